@@ -1,0 +1,23 @@
+#pragma once
+// Optimiser update kernels, one parameter tensor at a time. t is the 1-based step number.
+//
+// Adam, Keras form (epsilon "hat", added to sqrt(v) before bias correction):
+//   m += (g - m) (1 - b1);  v += (g^2 - v) (1 - b2)
+//   p -= m * alpha / (sqrt(v) + eps),  alpha = lr sqrt(1 - b2^t) / (1 - b1^t)
+// Adam, PyTorch form (torch.optim.Adam):
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// SGD with momentum, Keras form: u = momentum u - lr g;  p += u   (momentum 0: p -= lr g)
+#include <cstdint>
+
+namespace bnlab {
+
+// p, g, m, v: (n)
+void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
+                       float b2, float eps, int64_t t);
+void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
+                       float b2, float eps, int64_t t);
+// p, g, u: (n); u may be null when momentum == 0
+void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum);
+
+}  // namespace bnlab

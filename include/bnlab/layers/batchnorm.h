@@ -1,0 +1,64 @@
+#pragma once
+// BatchNormalization over the feature axis of (N, C) inputs (formulas: kernels/batchnorm.h).
+//
+// Training normalises with the batch mean and biased batch variance and updates the moving
+// statistics; inference uses the moving statistics, folded into one scale and shift per feature.
+// Two conventions, each exact:
+//   Keras (default, the seed's framework): momentum 0.99 is the weight of the OLD value,
+//     moving = moving * momentum + batch * (1 - momentum); eps 1e-3; biased moving variance.
+//   PyTorch (nn.BatchNorm1d): momentum 0.1 is the weight of the NEW batch,
+//     running = running * (1 - momentum) + batch * momentum; eps 1e-5; the running variance takes
+//     the unbiased batch variance (x N / (N - 1)); with momentum unset, the cumulative average
+//     (momentum = 1 / num_batches_tracked).
+// Training on one sample per feature is an error (the variance is undefined), as in PyTorch.
+#include <optional>
+
+#include "bnlab/layers/layer.h"
+
+namespace bnlab {
+
+enum class BnConvention { Keras, Torch };
+
+struct BatchNormOptions {
+  BnConvention convention = BnConvention::Keras;
+  // Keras: weight of the old value (0.99). Torch: weight of the new batch (0.1), or unset for the
+  // cumulative moving average.
+  std::optional<double> momentum = 0.99;
+  float eps = 1e-3f;
+  bool center = true;  // learn beta
+  bool scale = true;   // learn gamma
+
+  static BatchNormOptions keras() { return {}; }
+  static BatchNormOptions torch() { return {BnConvention::Torch, 0.1, 1e-5f, true, true}; }
+};
+
+class BatchNormalization : public Layer {
+ public:
+  explicit BatchNormalization(BatchNormOptions options = {});
+
+  std::string type_name() const override { return "BatchNormalization"; }
+  std::string spec() const override;
+  std::string default_name() const override { return "batch_normalization"; }
+  Shape build(const Shape& in, Rng& rng) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::vector<ParamRef> params() override;
+  std::vector<CounterRef> counters() override { return {{"num_batches_tracked", &num_batches_tracked}}; }
+
+  const BatchNormOptions& options() const { return options_; }
+
+  // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
+  Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
+  int64_t num_batches_tracked = 0;
+
+ private:
+  void update_moving_statistics(int N);
+
+  BatchNormOptions options_;
+  int C_ = 0;
+  std::vector<double> mean_, var_;  // batch statistics of the last training forward
+  Tensor invstd_;
+  Tensor scale_, shift_;        // folded moving statistics of the last inference forward
+};
+
+}  // namespace bnlab

@@ -1,0 +1,25 @@
+#pragma once
+// Compact text specs for models: comma-separated layer tokens, options after colons, an optional
+// "@name" suffix giving the layer's name.
+//   flatten
+//   dense:UNITS[:relu|sigmoid|tanh|softmax|linear][:nobias]
+//   bn[:keras|torch][:momentum=M|none][:eps=E][:center=0][:scale=0]
+//   ln[:eps=E][:center=0][:scale=0]
+//   dropout:RATE
+//   relu | sigmoid | tanh | softmax
+// Presets: "mlp" and "mlp-bn", exactly the seed notebook's two models.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bnlab/model/sequential.h"
+
+namespace bnlab {
+
+// "mlp" -> its spec; any other string is returned as is.
+std::string resolve_model_spec(const std::string& name_or_spec);
+// Parses a spec (or preset name). Throws InputError naming the token and what is wrong.
+std::vector<std::unique_ptr<Layer>> parse_model_spec(const std::string& name_or_spec);
+Sequential make_model(const std::string& name_or_spec);
+
+}  // namespace bnlab

@@ -1,0 +1,151 @@
+#include "bnlab/kernels/batchnorm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace bnlab {
+namespace {
+
+// Column blocks give each thread whole features, so every reduction runs in one fixed order
+// whatever the thread count: results are bit-identical run to run.
+constexpr int kBlock = 64;
+
+int num_blocks(int C) { return (C + kBlock - 1) / kBlock; }
+
+// mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
+// x with double accuracy even when the mean is far larger than the spread.
+void split_mean(double mean, float& hi, float& lo) {
+  hi = static_cast<float>(mean);
+  lo = static_cast<float>(mean - hi);
+}
+
+}  // namespace
+
+void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var, const float* x,
+                             const float* gamma, const float* beta, int N, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
+  for (int blk = 0; blk < num_blocks(C); ++blk) {
+    const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
+    double sum[kBlock] = {}, sq[kBlock] = {};
+    // Scalar math: sum[c] = sum_n x[n, c]
+    for (int n = 0; n < N; ++n) {
+      const float* xr = x + (int64_t)n * C + c0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) sum[j] += xr[j];
+    }
+    double mu[kBlock];
+    for (int j = 0; j < w; ++j) mu[j] = sum[j] / N;
+    // Scalar math: sq[c] = sum_n (x[n, c] - mean[c])^2  (two passes: exact for large means)
+    for (int n = 0; n < N; ++n) {
+      const float* xr = x + (int64_t)n * C + c0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) {
+        const double d = xr[j] - mu[j];
+        sq[j] += d * d;
+      }
+    }
+    float a[kBlock], b[kBlock], m_hi[kBlock], m_lo[kBlock];
+    for (int j = 0; j < w; ++j) {
+      const int c = c0 + j;
+      const double v = sq[j] / N;
+      const double is = 1.0 / std::sqrt(v + eps);
+      mean[c] = mu[j];
+      var[c] = v;
+      invstd[c] = static_cast<float>(is);
+      a[j] = static_cast<float>(is * (gamma ? gamma[c] : 1.0));
+      b[j] = beta ? beta[c] : 0.0f;
+      split_mean(mu[j], m_hi[j], m_lo[j]);
+    }
+    // Scalar math: y[n, c] = (x[n, c] - mean[c]) * a[c] + beta[c], a = invstd * gamma
+    for (int n = 0; n < N; ++n) {
+      const float* xr = x + (int64_t)n * C + c0;
+      float* yr = y + (int64_t)n * C + c0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) yr[j] = ((xr[j] - m_hi[j]) - m_lo[j]) * a[j] + b[j];
+    }
+  }
+}
+
+void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                              const double* mean, const float* invstd, const float* gamma, int N, int C) {
+#pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
+  for (int blk = 0; blk < num_blocks(C); ++blk) {
+    const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
+    double sum_dy[kBlock] = {}, sum_dy_xmu[kBlock] = {};
+    // Scalar math: sum_dy[c] = sum_n dy[n, c];  sum_dy_xmu[c] = sum_n dy[n, c] * (x[n, c] - mean[c])
+    for (int n = 0; n < N; ++n) {
+      const float* xr = x + (int64_t)n * C + c0;
+      const float* dyr = dy + (int64_t)n * C + c0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) {
+        sum_dy[j] += dyr[j];
+        sum_dy_xmu[j] += (double)dyr[j] * ((double)xr[j] - mean[c0 + j]);
+      }
+    }
+    float k_dy[kBlock], k_x[kBlock], k_0[kBlock], m_hi[kBlock], m_lo[kBlock];
+    for (int j = 0; j < w; ++j) {
+      const int c = c0 + j;
+      const double is = invstd[c];
+      if (dbeta) dbeta[c] += static_cast<float>(sum_dy[j]);
+      if (dgamma) dgamma[c] += static_cast<float>(sum_dy_xmu[j] * is);
+      // dx = g*is*dy - (x - mean) * g*is^3*sum_dy_xmu/N - g*is*sum_dy/N
+      const double g = gamma ? gamma[c] : 1.0;
+      k_dy[j] = static_cast<float>(g * is);
+      k_x[j] = static_cast<float>(-g * is * sum_dy_xmu[j] * is * is / N);
+      k_0[j] = static_cast<float>(-g * is * sum_dy[j] / N);
+      split_mean(mean[c], m_hi[j], m_lo[j]);
+    }
+    if (!dx) continue;
+    // Scalar math: dx[n, c] = dy[n, c] * k_dy[c] + (x[n, c] - mean[c]) * k_x[c] + k_0[c]
+    for (int n = 0; n < N; ++n) {
+      const float* xr = x + (int64_t)n * C + c0;
+      const float* dyr = dy + (int64_t)n * C + c0;
+      float* dxr = dx + (int64_t)n * C + c0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) dxr[j] = dyr[j] * k_dy[j] + ((xr[j] - m_hi[j]) - m_lo[j]) * k_x[j] + k_0[j];
+    }
+  }
+}
+
+void batchnorm_fold(float* scale, float* shift, const float* moving_mean, const float* moving_var,
+                    const float* gamma, const float* beta, int C, float eps) {
+  for (int c = 0; c < C; ++c) {
+    const double s = (gamma ? gamma[c] : 1.0) / std::sqrt((double)moving_var[c] + eps);
+    scale[c] = static_cast<float>(s);
+    shift[c] = static_cast<float>((beta ? beta[c] : 0.0) - moving_mean[c] * s);
+  }
+}
+
+void batchnorm_forward_eval(float* y, const float* x, const float* scale, const float* shift, int N, int C) {
+  // Scalar math: y[n, c] = x[n, c] * scale[c] + shift[c]
+#pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
+  for (int n = 0; n < N; ++n) {
+    const float* xr = x + (int64_t)n * C;
+    float* yr = y + (int64_t)n * C;
+#pragma omp simd
+    for (int c = 0; c < C; ++c) yr[c] = xr[c] * scale[c] + shift[c];
+  }
+}
+
+void batchnorm_backward_eval(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                             const float* moving_mean, const float* moving_var, const float* scale,
+                             int N, int C, float eps) {
+  for (int c = 0; c < C; ++c) {
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    const double is = 1.0 / std::sqrt((double)moving_var[c] + eps);
+    for (int n = 0; n < N; ++n) {
+      const double g = dy[(int64_t)n * C + c];
+      sum_dy += g;
+      sum_dy_xhat += g * (x[(int64_t)n * C + c] - moving_mean[c]) * is;
+    }
+    if (dbeta) dbeta[c] += static_cast<float>(sum_dy);
+    if (dgamma) dgamma[c] += static_cast<float>(sum_dy_xhat);
+  }
+  if (!dx) return;
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) dx[(int64_t)n * C + c] = dy[(int64_t)n * C + c] * scale[c];
+}
+
+}  // namespace bnlab

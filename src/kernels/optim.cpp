@@ -1,0 +1,48 @@
+#include "bnlab/kernels/optim.h"
+
+#include <cmath>
+
+namespace bnlab {
+
+void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
+                       float b2, float eps, int64_t t) {
+  const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow((double)b2, (double)t)) /
+                                         (1.0 - std::pow((double)b1, (double)t)));
+  const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] += (g[i] - m[i]) * one_b1;
+    v[i] += (g[i] * g[i] - v[i]) * one_b2;
+    p[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+  }
+}
+
+void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
+                       float b2, float eps, int64_t t) {
+  const double bc1 = 1.0 - std::pow((double)b1, (double)t);
+  const double bc2 = 1.0 - std::pow((double)b2, (double)t);
+  const float step_size = static_cast<float>(lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = m[i] * b1 + g[i] * one_b1;
+    v[i] = v[i] * b2 + g[i] * g[i] * one_b2;
+    p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+  }
+}
+
+void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum) {
+  if (!u || momentum == 0.0f) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+    return;
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    u[i] = momentum * u[i] - lr * g[i];
+    p[i] += u[i];
+  }
+}
+
+}  // namespace bnlab

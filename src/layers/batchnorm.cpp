@@ -1,0 +1,115 @@
+#include "bnlab/layers/batchnorm.h"
+
+#include <fmt/format.h>
+
+#include "bnlab/error.h"
+#include "bnlab/kernels/batchnorm.h"
+
+namespace bnlab {
+
+BatchNormalization::BatchNormalization(BatchNormOptions options) : options_(options) {
+  if (!(options_.eps > 0.0f)) throw InputError(fmt::format("bn: eps must be positive, got {}", options_.eps));
+  if (options_.momentum && !(*options_.momentum >= 0.0 && *options_.momentum <= 1.0))
+    throw InputError(fmt::format("bn: momentum must be in [0, 1], got {}", *options_.momentum));
+  if (!options_.momentum && options_.convention == BnConvention::Keras)
+    throw InputError("bn: the keras convention needs a momentum (the cumulative average is torch's)");
+}
+
+std::string BatchNormalization::spec() const {
+  const BatchNormOptions defaults =
+      options_.convention == BnConvention::Keras ? BatchNormOptions::keras() : BatchNormOptions::torch();
+  std::string s = "bn";
+  if (options_.convention == BnConvention::Torch) s += ":torch";
+  if (options_.momentum != defaults.momentum)
+    s += options_.momentum ? fmt::format(":momentum={}", *options_.momentum) : ":momentum=none";
+  if (options_.eps != defaults.eps) s += fmt::format(":eps={}", options_.eps);
+  if (!options_.center) s += ":center=0";
+  if (!options_.scale) s += ":scale=0";
+  return s;
+}
+
+Shape BatchNormalization::build(const Shape& in, Rng&) {
+  if (in.rank() != 1) throw InputError("bn needs flat (N, C) input, got shape " + in.str());
+  C_ = static_cast<int>(in[0]);
+  if (options_.scale) {
+    weight = Tensor({C_});
+    weight.fill(1.0f);
+    weight_grad = Tensor({C_});
+  }
+  if (options_.center) {
+    bias = Tensor({C_});
+    bias_grad = Tensor({C_});
+  }
+  running_mean = Tensor({C_});
+  running_var = Tensor({C_});
+  running_var.fill(1.0f);
+  mean_.assign(C_, 0.0);
+  var_.assign(C_, 0.0);
+  for (Tensor* t : {&invstd_, &scale_, &shift_}) *t = Tensor({C_});
+  return in;
+}
+
+void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
+  last_mode_ = mode;
+  const int N = static_cast<int>(x.dim(0));
+  y.resize(x.shape());
+  const float* gamma = options_.scale ? weight.data() : nullptr;
+  const float* beta = options_.center ? bias.data() : nullptr;
+  if (mode == Mode::Eval) {
+    batchnorm_fold(scale_.data(), shift_.data(), running_mean.data(), running_var.data(), gamma, beta,
+                   C_, options_.eps);
+    batchnorm_forward_eval(y.data(), x.data(), scale_.data(), shift_.data(), N, C_);
+    return;
+  }
+  if (N < 2)
+    throw InputError(fmt::format(
+        "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+  batchnorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
+                          C_, options_.eps);
+  update_moving_statistics(N);
+}
+
+void BatchNormalization::update_moving_statistics(int N) {
+  ++num_batches_tracked;
+  if (options_.convention == BnConvention::Keras) {
+    // moving = moving * momentum + batch * (1 - momentum), biased variance
+    const float m = static_cast<float>(*options_.momentum), one_m = 1.0f - m;
+    for (int c = 0; c < C_; ++c) {
+      running_mean[c] = running_mean[c] * m + static_cast<float>(mean_[c]) * one_m;
+      running_var[c] = running_var[c] * m + static_cast<float>(var_[c]) * one_m;
+    }
+    return;
+  }
+  // running = running * (1 - momentum) + batch * momentum, unbiased variance
+  const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
+  const double unbias = static_cast<double>(N) / (N - 1);
+  for (int c = 0; c < C_; ++c) {
+    running_mean[c] = static_cast<float>((1.0 - m) * running_mean[c] + m * mean_[c]);
+    running_var[c] = static_cast<float>((1.0 - m) * running_var[c] + m * (var_[c] * unbias));
+  }
+}
+
+void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  const int N = static_cast<int>(x.dim(0));
+  if (dx) dx->resize(x.shape());
+  float* dgamma = options_.scale ? weight_grad.data() : nullptr;
+  float* dbeta = options_.center ? bias_grad.data() : nullptr;
+  if (last_mode_ == Mode::Eval) {
+    batchnorm_backward_eval(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(),
+                            running_mean.data(), running_var.data(), scale_.data(), N, C_, options_.eps);
+    return;
+  }
+  batchnorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
+                           invstd_.data(), options_.scale ? weight.data() : nullptr, N, C_);
+}
+
+std::vector<ParamRef> BatchNormalization::params() {
+  std::vector<ParamRef> p;
+  if (options_.scale) p.push_back({"weight", &weight, &weight_grad, true});
+  if (options_.center) p.push_back({"bias", &bias, &bias_grad, true});
+  p.push_back({"running_mean", &running_mean, nullptr, false});
+  p.push_back({"running_var", &running_var, nullptr, false});
+  return p;
+}
+
+}  // namespace bnlab

@@ -1,0 +1,77 @@
+#include "bnlab/layers/dense.h"
+
+#include <cmath>
+
+#include "bnlab/error.h"
+#include "bnlab/kernels/dense.h"
+
+namespace bnlab {
+
+Dense::Dense(int units, Activation activation, bool use_bias)
+    : units_(units), activation_(activation), use_bias_(use_bias) {
+  if (units <= 0) throw InputError("dense: units must be positive, got " + std::to_string(units));
+}
+
+std::string Dense::spec() const {
+  std::string s = "dense:" + std::to_string(units_);
+  if (activation_ != Activation::Linear) s += std::string(":") + activation_name(activation_);
+  if (!use_bias_) s += ":nobias";
+  return s;
+}
+
+Shape Dense::build(const Shape& in, Rng& rng) {
+  if (in.rank() != 1)
+    throw InputError("dense needs flat input, got shape " + in.str() + "; put flatten before it");
+  in_ = static_cast<int>(in[0]);
+  weight = Tensor({units_, in_});
+  weight_grad = Tensor({units_, in_});
+  const double limit = std::sqrt(6.0 / (in_ + units_));
+  for (int64_t i = 0; i < weight.numel(); ++i)
+    weight[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+  if (use_bias_) {
+    bias = Tensor({units_});
+    bias_grad = Tensor({units_});
+  }
+  return Shape{units_};
+}
+
+void Dense::forward_logits(const Tensor& x, Tensor& z, Mode mode) {
+  last_mode_ = mode;
+  const int N = static_cast<int>(x.dim(0));
+  z.resize({N, units_});
+  dense_forward(z.data(), x.data(), weight.data(), use_bias_ ? bias.data() : nullptr, N, in_, units_);
+}
+
+void Dense::forward(const Tensor& x, Tensor& y, Mode mode) {
+  forward_logits(x, y, mode);
+  const int N = static_cast<int>(x.dim(0));
+  if (activation_ == Activation::Softmax)
+    softmax_forward(y.data(), y.data(), N, units_);
+  else
+    activation_forward(y.data(), y.data(), y.numel(), activation_);
+}
+
+void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) {
+  const int N = static_cast<int>(x.dim(0));
+  if (dx) dx->resize({N, in_});
+  dense_backward(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
+                 dz.data(), x.data(), weight.data(), N, in_, units_);
+}
+
+void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  const int N = static_cast<int>(x.dim(0));
+  dz_.resize({N, units_});
+  if (activation_ == Activation::Softmax)
+    softmax_backward(dz_.data(), dy.data(), y.data(), N, units_);
+  else
+    activation_backward(dz_.data(), dy.data(), y.data(), dz_.numel(), activation_);
+  backward_logits(x, dz_, dx);
+}
+
+std::vector<ParamRef> Dense::params() {
+  std::vector<ParamRef> p{{"weight", &weight, &weight_grad, true}};
+  if (use_bias_) p.push_back({"bias", &bias, &bias_grad, true});
+  return p;
+}
+
+}  // namespace bnlab

@@ -1,0 +1,276 @@
+#include "bnlab/model/sequential.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <numeric>
+
+#include "bnlab/error.h"
+#include "bnlab/rng.h"
+
+namespace bnlab {
+
+Sequential::Sequential(std::vector<std::unique_ptr<Layer>> layers) : layers_(std::move(layers)) {}
+
+void Sequential::add(std::unique_ptr<Layer> layer) {
+  if (built_) throw std::logic_error("Sequential::add after build");
+  layers_.push_back(std::move(layer));
+}
+
+void Sequential::build(const Shape& input_shape, uint64_t seed) {
+  if (layers_.empty()) throw InputError("model: no layers");
+  input_shape_ = input_shape;
+  output_shapes_.clear();
+  std::map<std::string, int> used;
+  for (auto& l : layers_)
+    if (!l->name.empty()) used[l->name] = 1;
+  Rng rng(seed);
+  Shape shape = input_shape;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& l = *layers_[i];
+    if (l.name.empty()) {
+      const std::string base = l.default_name();
+      for (int k = 0;; ++k) {
+        std::string candidate = k == 0 ? base : fmt::format("{}_{}", base, k);
+        if (!used.count(candidate)) {
+          l.name = candidate;
+          used[candidate] = 1;
+          break;
+        }
+      }
+    }
+    Rng layer_rng = rng.split(i);
+    shape = l.build(shape, layer_rng);
+    output_shapes_.push_back(shape);
+  }
+  if (output_shape().rank() != 1) throw InputError("model: the output must be flat (N, classes), got " + output_shape().str());
+  first_trainable_ = layers_.size();
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i]->count_params(true) > 0) {
+      first_trainable_ = i;
+      break;
+    }
+  acts_.assign(layers_.size() + 1, Tensor());
+  built_ = true;
+}
+
+void Sequential::compile(std::unique_ptr<Optimizer> optimizer) {
+  optimizer_ = std::move(optimizer);
+  if (built_) optimizer_->init_state(trainable_params());
+}
+
+int Sequential::num_classes() const { return static_cast<int>(output_shape()[0]); }
+
+namespace {
+bool same_shape(const std::vector<int64_t>& dims, const Shape& shape) {
+  if (static_cast<int>(dims.size()) != shape.rank()) return false;
+  for (int i = 0; i < shape.rank(); ++i)
+    if (dims[i] != shape[i]) return false;
+  return true;
+}
+}  // namespace
+
+void Sequential::check_labels(const Dataset& data) const {
+  if (!same_shape(data.sample_shape, input_shape_))
+    throw InputError(fmt::format("{}: samples do not have the model's input shape {}", data.name, input_shape_.str()));
+  const int K = num_classes();
+  for (size_t i = 0; i < data.labels.size(); ++i)
+    if (data.labels[i] < 0 || data.labels[i] >= K)
+      throw InputError(fmt::format("{}: label {} at index {} is outside [0, {}) for a model with {} outputs",
+                                   data.name, data.labels[i], i, K, K));
+}
+
+const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode) {
+  const size_t L = layers_.size();
+  const Tensor* in = &x;
+  for (size_t i = 0; i + 1 < L; ++i) {
+    layers_[i]->forward(*in, acts_[i + 1], mode);
+    in = &acts_[i + 1];
+  }
+  Layer& last = *layers_[L - 1];
+  if (last.has_softmax_output())
+    last.forward_logits(*in, acts_[L], mode);
+  else
+    last.forward(*in, acts_[L], mode);
+  return acts_[L];
+}
+
+const Tensor& Sequential::forward(const Tensor& x, Mode mode) {
+  const Tensor* in = &x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->forward(*in, acts_[i + 1], mode);
+    in = &acts_[i + 1];
+  }
+  return *in;
+}
+
+LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) {
+  const size_t L = layers_.size();
+  const int N = static_cast<int>(x.dim(0));
+  const int K = num_classes();
+  const Tensor& logits = forward_to_logits(x, Mode::Train);
+  probs_.resize({N, K});
+  dlogits_.resize({N, K});
+  const LossResult r = softmax_cross_entropy_forward(probs_.data(), logits.data(), labels, N, K);
+  softmax_cross_entropy_backward(dlogits_.data(), probs_.data(), labels, N, K, 1.0f / N);
+
+  // Walk back; gradients ping-pong between two buffers. No dx at or before first_trainable_.
+  const Tensor* dy = &dlogits_;
+  Tensor* bufs[2] = {&grad_a_, &grad_b_};
+  for (size_t i = L; i-- > 0;) {
+    const Tensor& in = i == 0 ? x : acts_[i];
+    Tensor* dx = i > first_trainable_ ? bufs[i % 2] : nullptr;
+    if (i == L - 1 && layers_[i]->has_softmax_output())
+      layers_[i]->backward_logits(in, *dy, dx);
+    else
+      layers_[i]->backward(in, acts_[i + 1], *dy, dx);
+    if (!dx) break;
+    dy = dx;
+  }
+  return r;
+}
+
+LossResult Sequential::train_step(const Tensor& x, const int32_t* labels) {
+  if (!optimizer_) throw std::logic_error("Sequential::train_step before compile");
+  zero_grad();
+  const LossResult r = forward_backward(x, labels);
+  optimizer_->step(trainable_params());
+  return r;
+}
+
+void Sequential::zero_grad() {
+  for (auto& l : layers_) l->zero_grad();
+}
+
+LossResult Sequential::eval_batch(const Tensor& x, const int32_t* labels) {
+  const int N = static_cast<int>(x.dim(0));
+  const int K = num_classes();
+  const Tensor& logits = forward_to_logits(x, Mode::Eval);
+  probs_.resize({N, K});
+  return softmax_cross_entropy_forward(probs_.data(), logits.data(), labels, N, K);
+}
+
+History Sequential::fit(const Dataset& train, const FitOptions& o) {
+  if (!built_ || !optimizer_) throw std::logic_error("Sequential::fit before build and compile");
+  if (o.epochs <= 0) throw InputError(fmt::format("epochs must be positive, got {}", o.epochs));
+  if (o.batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", o.batch_size));
+  if (train.size() == 0) throw InputError(train.name + ": no training samples");
+  check_labels(train);
+  if (o.validation) check_labels(*o.validation);
+
+  const int64_t n = train.size();
+  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(o.seed);
+  batch_x_.resize(input_shape_.with_batch(o.batch_size));
+  batch_y_.resize(o.batch_size);
+
+  History history;
+  int64_t total_steps = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.shuffle)
+      for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+    if (o.callback) o.callback->on_epoch_begin(epoch, o.epochs, steps);
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0, step = 0;
+    for (; step < steps && (o.max_steps < 0 || total_steps < o.max_steps); ++step, ++total_steps) {
+      const int64_t begin = step * o.batch_size;
+      const int64_t bs = std::min<int64_t>(o.batch_size, n - begin);
+      batch_x_.resize_batch(bs);
+      train.gather(batch_x_.data(), batch_y_.data(), order.data() + begin, bs);
+      const LossResult r = train_step(batch_x_, batch_y_.data());
+      loss_sum += r.loss_sum;
+      correct += r.correct;
+      seen += bs;
+      if (o.callback) o.callback->on_batch_end(step + 1, steps, loss_sum / seen, double(correct) / seen);
+    }
+    EpochLogs logs;
+    logs.epoch = epoch;
+    logs.steps = step;
+    logs.loss = seen ? loss_sum / seen : NAN;
+    logs.accuracy = seen ? double(correct) / seen : NAN;
+    if (o.validation) {
+      const Metrics v = evaluate(*o.validation, o.batch_size);
+      logs.val_loss = v.loss;
+      logs.val_accuracy = v.accuracy;
+    }
+    logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    history.epochs.push_back(logs);
+    if (o.callback) o.callback->on_epoch_end(logs);
+    if (o.max_steps >= 0 && total_steps >= o.max_steps) break;
+  }
+  return history;
+}
+
+Metrics Sequential::evaluate(const Dataset& data, int batch_size) {
+  if (!built_) throw std::logic_error("Sequential::evaluate before build");
+  if (batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", batch_size));
+  check_labels(data);
+  Metrics m;
+  Tensor x(input_shape_.with_batch(batch_size));
+  std::vector<int32_t> y(batch_size);
+  double loss_sum = 0.0;
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
+    const int64_t bs = std::min<int64_t>(batch_size, data.size() - begin);
+    x.resize_batch(bs);
+    data.gather_range(x.data(), y.data(), begin, bs);
+    const LossResult r = eval_batch(x, y.data());
+    loss_sum += r.loss_sum;
+    correct += r.correct;
+  }
+  m.samples = data.size();
+  if (m.samples) {
+    m.loss = loss_sum / m.samples;
+    m.accuracy = double(correct) / m.samples;
+  }
+  return m;
+}
+
+Tensor Sequential::predict(const Dataset& data, const std::vector<int64_t>& indices) {
+  if (!built_) throw std::logic_error("Sequential::predict before build");
+  for (int64_t i : indices)
+    if (i < 0 || i >= data.size())
+      throw InputError(fmt::format("{}: index {} is outside [0, {})", data.name, i, data.size()));
+  const int64_t n = static_cast<int64_t>(indices.size());
+  Tensor x(input_shape_.with_batch(n));
+  data.gather(x.data(), nullptr, indices.data(), n);
+  return forward(x, Mode::Eval);
+}
+
+std::string Sequential::spec() const {
+  std::string s;
+  for (const auto& l : layers_) s += (s.empty() ? "" : ",") + l->spec();
+  return s;
+}
+
+std::vector<ParamRef> Sequential::trainable_params() {
+  std::vector<ParamRef> out;
+  for (auto& l : layers_)
+    for (ParamRef& p : l->params())
+      if (p.trainable) out.push_back(p);
+  return out;
+}
+
+std::vector<StateEntry> Sequential::state_dict() {
+  std::vector<StateEntry> out;
+  int module = 0;
+  for (auto& l : layers_) {
+    for (ParamRef& p : l->params()) out.push_back({fmt::format("{}.{}", module, p.name), p.value, nullptr, p.trainable});
+    for (Layer::CounterRef& c : l->counters()) out.push_back({fmt::format("{}.{}", module, c.name), nullptr, c.value, false});
+    module += l->torch_modules();
+  }
+  return out;
+}
+
+int64_t Sequential::count_params(bool trainable) {
+  int64_t n = 0;
+  for (auto& l : layers_) n += l->count_params(trainable);
+  return n;
+}
+
+}  // namespace bnlab

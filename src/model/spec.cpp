@@ -1,0 +1,179 @@
+#include "bnlab/model/spec.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+
+#include "bnlab/error.h"
+#include "bnlab/layers/basic.h"
+#include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/dense.h"
+#include "bnlab/layers/layernorm.h"
+
+namespace bnlab {
+namespace {
+
+const std::map<std::string, std::string>& presets() {
+  // The seed notebook's models: layer names as in create_model_without_bn(); BN after Flatten
+  // and after each hidden Dense as in create_model_with_bn().
+  static const std::map<std::string, std::string> p = {
+      {"mlp", "flatten@inputLayer,dense:256:relu@hiddenLayer1,dense:128:relu@hiddenLayer2,dense:10:softmax@outputLayer"},
+      {"mlp-bn", "flatten,bn,dense:256:relu,bn,dense:128:relu,bn,dense:10:softmax"},
+  };
+  return p;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+
+struct TokenContext {
+  std::string token;
+  size_t position;  // 1-based
+  [[noreturn]] void fail(const std::string& what) const {
+    throw InputError(fmt::format("model spec: layer {} '{}': {}", position, token, what));
+  }
+  double number(const std::string& text, const std::string& what) const {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size()) fail(fmt::format("{} '{}' is not a number", what, text));
+    return v;
+  }
+  bool flag(const std::string& text, const std::string& what) const {
+    if (text == "1" || text == "true") return true;
+    if (text == "0" || text == "false") return false;
+    fail(fmt::format("{} must be 0 or 1, got '{}'", what, text));
+  }
+};
+
+Activation parse_activation(const std::string& s, const TokenContext& ctx) {
+  static const std::map<std::string, Activation> names = {{"linear", Activation::Linear},   {"relu", Activation::ReLU},
+                                                          {"sigmoid", Activation::Sigmoid}, {"tanh", Activation::Tanh},
+                                                          {"softmax", Activation::Softmax}};
+  const auto it = names.find(s);
+  if (it == names.end()) ctx.fail(fmt::format("unknown activation '{}' (linear, relu, sigmoid, tanh, softmax)", s));
+  return it->second;
+}
+
+std::unique_ptr<Layer> parse_dense(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  if (parts.size() < 2) ctx.fail("dense needs a unit count, e.g. dense:128:relu");
+  const double units = ctx.number(parts[1], "units");
+  if (units < 1 || units > (1 << 24) || units != static_cast<int>(units)) ctx.fail("units must be a whole number from 1 to 16777216");
+  Activation act = Activation::Linear;
+  bool use_bias = true;
+  for (size_t i = 2; i < parts.size(); ++i) {
+    if (parts[i] == "nobias")
+      use_bias = false;
+    else
+      act = parse_activation(parts[i], ctx);
+  }
+  return std::make_unique<Dense>(static_cast<int>(units), act, use_bias);
+}
+
+std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  BatchNormOptions o = BatchNormOptions::keras();
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (p == "keras")
+      o = BatchNormOptions::keras();
+    else if (p == "torch")
+      o = BatchNormOptions::torch();
+    else if (key == "momentum" && value == "none")
+      o.momentum.reset();
+    else if (key == "momentum")
+      o.momentum = ctx.number(value, "momentum");
+    else if (key == "eps")
+      o.eps = static_cast<float>(ctx.number(value, "eps"));
+    else if (key == "center")
+      o.center = ctx.flag(value, "center");
+    else if (key == "scale")
+      o.scale = ctx.flag(value, "scale");
+    else
+      ctx.fail(fmt::format("unknown bn option '{}' (keras, torch, momentum=, eps=, center=, scale=)", p));
+  }
+  return std::make_unique<BatchNormalization>(o);
+}
+
+std::unique_ptr<Layer> parse_ln(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  LayerNormOptions o;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (key == "eps")
+      o.eps = static_cast<float>(ctx.number(value, "eps"));
+    else if (key == "center")
+      o.center = ctx.flag(value, "center");
+    else if (key == "scale")
+      o.scale = ctx.flag(value, "scale");
+    else
+      ctx.fail(fmt::format("unknown ln option '{}' (eps=, center=, scale=)", p));
+  }
+  return std::make_unique<LayerNormalization>(o);
+}
+
+std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
+  TokenContext ctx{token, position};
+  const size_t at = token.find('@');
+  const std::string body = token.substr(0, at);
+  const std::vector<std::string> parts = split(body, ':');
+  const std::string& kind = parts[0];
+  std::unique_ptr<Layer> layer;
+  try {
+    if (kind == "flatten" && parts.size() == 1)
+      layer = std::make_unique<Flatten>();
+    else if (kind == "dense")
+      layer = parse_dense(parts, ctx);
+    else if (kind == "bn")
+      layer = parse_bn(parts, ctx);
+    else if (kind == "ln")
+      layer = parse_ln(parts, ctx);
+    else if (kind == "dropout" && parts.size() == 2)
+      layer = std::make_unique<Dropout>(static_cast<float>(ctx.number(parts[1], "rate")));
+    else if ((kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "softmax") && parts.size() == 1)
+      layer = std::make_unique<ActivationLayer>(parse_activation(kind, ctx));
+    else if (kind.empty())
+      ctx.fail("empty layer");
+    else
+      ctx.fail("unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    if (what.rfind("model spec:", 0) == 0) throw;
+    ctx.fail(what);
+  }
+  if (at != std::string::npos) {
+    layer->name = token.substr(at + 1);
+    if (layer->name.empty()) ctx.fail("empty name after '@'");
+  }
+  return layer;
+}
+
+}  // namespace
+
+std::string resolve_model_spec(const std::string& name_or_spec) {
+  const auto it = presets().find(name_or_spec);
+  return it == presets().end() ? name_or_spec : it->second;
+}
+
+std::vector<std::unique_ptr<Layer>> parse_model_spec(const std::string& name_or_spec) {
+  const std::string spec = resolve_model_spec(name_or_spec);
+  if (spec.empty()) throw InputError("model spec: empty (use mlp, mlp-bn or e.g. flatten,dense:10:softmax)");
+  std::vector<std::unique_ptr<Layer>> layers;
+  const std::vector<std::string> tokens = split(spec, ',');
+  for (size_t i = 0; i < tokens.size(); ++i) layers.push_back(parse_layer(tokens[i], i + 1));
+  return layers;
+}
+
+Sequential make_model(const std::string& name_or_spec) { return Sequential(parse_model_spec(name_or_spec)); }
+
+}  // namespace bnlab

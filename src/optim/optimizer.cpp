@@ -1,0 +1,79 @@
+#include "bnlab/optim/optimizer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "bnlab/error.h"
+#include "bnlab/kernels/optim.h"
+
+namespace bnlab {
+namespace {
+void check_learning_rate(float lr) {
+  if (!(lr > 0.0f) || !std::isfinite(lr))
+    throw InputError(fmt::format("learning rate must be a positive finite number, got {}", lr));
+}
+}  // namespace
+
+Adam::Adam(AdamOptions options) : options_(options) {
+  check_learning_rate(options.learning_rate);
+  learning_rate = options.learning_rate;
+  if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1))
+    throw InputError("adam: beta1 and beta2 must be in [0, 1)");
+  if (!(options.epsilon > 0)) throw InputError("adam: epsilon must be positive");
+}
+
+void Adam::init_state(const std::vector<ParamRef>& params) {
+  m_.clear();
+  v_.clear();
+  for (const ParamRef& p : params) {
+    m_.emplace_back(p.value->shape());
+    v_.emplace_back(p.value->shape());
+  }
+}
+
+void Adam::step(const std::vector<ParamRef>& params) {
+  if (m_.size() != params.size()) init_state(params);
+  ++iterations;
+  auto update = options_.style == AdamStyle::Keras ? adam_keras_update : adam_torch_update;
+  for (size_t i = 0; i < params.size(); ++i)
+    update(params[i].value->data(), m_[i].data(), v_[i].data(), params[i].grad->data(), params[i].value->numel(),
+           learning_rate, options_.beta1, options_.beta2, options_.epsilon, iterations);
+}
+
+std::vector<std::pair<std::string, Tensor*>> Adam::state() {
+  std::vector<std::pair<std::string, Tensor*>> s;
+  for (size_t i = 0; i < m_.size(); ++i) {
+    s.emplace_back(fmt::format("m.{}", i), &m_[i]);
+    s.emplace_back(fmt::format("v.{}", i), &v_[i]);
+  }
+  return s;
+}
+
+SGD::SGD(float lr, float momentum) : momentum_(momentum) {
+  check_learning_rate(lr);
+  learning_rate = lr;
+  if (!(momentum >= 0.0f && momentum < 1.0f)) throw InputError(fmt::format("sgd: momentum must be in [0, 1), got {}", momentum));
+}
+
+void SGD::init_state(const std::vector<ParamRef>& params) {
+  u_.clear();
+  if (momentum_ == 0.0f) return;
+  for (const ParamRef& p : params) u_.emplace_back(p.value->shape());
+}
+
+void SGD::step(const std::vector<ParamRef>& params) {
+  if (momentum_ != 0.0f && u_.size() != params.size()) init_state(params);
+  ++iterations;
+  for (size_t i = 0; i < params.size(); ++i)
+    sgd_update(params[i].value->data(), momentum_ != 0.0f ? u_[i].data() : nullptr, params[i].grad->data(),
+               params[i].value->numel(), learning_rate, momentum_);
+}
+
+std::vector<std::pair<std::string, Tensor*>> SGD::state() {
+  std::vector<std::pair<std::string, Tensor*>> s;
+  for (size_t i = 0; i < u_.size(); ++i) s.emplace_back(fmt::format("u.{}", i), &u_[i]);
+  return s;
+}
+
+}  // namespace bnlab

@@ -1,0 +1,228 @@
+// The Sequential model: specs, summaries, the fused loss, determinism and end-to-end training.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "bnlab/error.h"
+#include "bnlab/kernels/loss.h"
+#include "bnlab/kernels/optim.h"
+#include "bnlab/model/spec.h"
+#include "bnlab/threads.h"
+#include "gradcheck.h"
+
+namespace bnlab {
+namespace {
+
+Sequential built(const std::string& spec, const Shape& in, uint64_t seed = 1) {
+  Sequential m = make_model(spec);
+  m.build(in, seed);
+  m.compile(std::make_unique<Adam>());
+  return m;
+}
+
+TEST(Summary, SeedModelsHaveTheNotebooksParameterCounts) {
+  Sequential plain = built("mlp", Shape{28, 28});
+  EXPECT_EQ(plain.count_params(true), 235146);
+  EXPECT_EQ(plain.count_params(false), 0);
+  Sequential bn = built("mlp-bn", Shape{28, 28});
+  EXPECT_EQ(bn.count_params(true) + bn.count_params(false), 239818);
+  EXPECT_EQ(bn.count_params(true), 237482);
+  EXPECT_EQ(bn.count_params(false), 2336);
+}
+
+TEST(Summary, ReadsLikeKeras) {
+  Sequential plain = built("mlp", Shape{28, 28});
+  const std::string s = plain.summary("sequential");
+  EXPECT_NE(s.find("Model: \"sequential\""), std::string::npos);
+  EXPECT_NE(s.find("│ inputLayer (Flatten)            │ (None, 784)            │             0 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ hiddenLayer1 (Dense)            │ (None, 256)            │       200,960 │"), std::string::npos) << s;
+  EXPECT_NE(s.find(" Total params: 235,146 (918.54 KB)"), std::string::npos) << s;
+  EXPECT_NE(s.find(" Trainable params: 235,146 (918.54 KB)"), std::string::npos);
+  EXPECT_NE(s.find(" Non-trainable params: 0 (0.00 B)"), std::string::npos);
+  Sequential bn = built("mlp-bn", Shape{28, 28});
+  const std::string t = bn.summary();
+  EXPECT_NE(t.find("│ batch_normalization_1           │ (None, 256)            │         1,024 │"), std::string::npos) << t;
+  EXPECT_NE(t.find("│ (BatchNormalization)            │                        │               │"), std::string::npos)
+      << "a cell too long for its column wraps before the type, as in Keras";
+  EXPECT_NE(t.find(" Total params: 239,818 (936.79 KB)"), std::string::npos) << t;
+  EXPECT_NE(t.find(" Non-trainable params: 2,336 (9.12 KB)"), std::string::npos) << t;
+}
+
+TEST(Spec, PresetsAndRoundTrip) {
+  EXPECT_EQ(make_model("mlp-bn").spec(), "flatten,bn,dense:256:relu,bn,dense:128:relu,bn,dense:10:softmax");
+  const std::string spec = "flatten,bn:torch:momentum=none,ln:eps=1e-05,dropout:0.5,dense:7:tanh:nobias,relu,dense:3";
+  EXPECT_EQ(make_model(spec).spec(), spec);
+}
+
+TEST(Spec, ErrorsNameTheToken) {
+  auto message = [](const std::string& spec) {
+    try {
+      make_model(spec);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("flatten,conv:3"), "model spec: layer 2 'conv:3': unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("dense:abc"), "model spec: layer 1 'dense:abc': units 'abc' is not a number");
+  EXPECT_EQ(message("dense:0"), "model spec: layer 1 'dense:0': units must be a whole number from 1 to 16777216");
+  EXPECT_EQ(message("dense:4:swish"), "model spec: layer 1 'dense:4:swish': unknown activation 'swish' (linear, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("bn:momentum=2"), "model spec: layer 1 'bn:momentum=2': bn: momentum must be in [0, 1], got 2");
+  EXPECT_EQ(message("dropout:1.5"), "model spec: layer 1 'dropout:1.5': dropout: rate must be in [0, 1), got 1.5");
+  EXPECT_EQ(message("flatten,,dense:3"), "model spec: layer 2 '': empty layer");
+  EXPECT_EQ(message(""), "model spec: empty (use mlp, mlp-bn or e.g. flatten,dense:10:softmax)");
+  Sequential m = make_model("dense:3");
+  EXPECT_THROW(m.build(Shape{28, 28}, 1), InputError);
+}
+
+TEST(Loss, FusedSoftmaxCrossEntropyIsStable) {
+  const float logits[2 * 3] = {1000.0f, 0.0f, -1000.0f, 1.0f, 2.0f, 3.0f};
+  const int32_t labels[2] = {2, 2};
+  float probs[6], d[6];
+  const LossResult r = softmax_cross_entropy_forward(probs, logits, labels, 2, 3);
+  EXPECT_TRUE(std::isfinite(r.loss_sum));
+  const double row2 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 3.0;
+  EXPECT_NEAR(r.loss_sum, 2000.0 + row2, 1e-3);
+  EXPECT_EQ(r.correct, 1);
+  softmax_cross_entropy_backward(d, probs, labels, 2, 3, 0.5f);
+  EXPECT_NEAR(d[2], -0.5f, 1e-6);
+  EXPECT_NEAR(d[0], 0.5f, 1e-6);
+}
+
+// The whole model: forward_backward's gradients against central differences of the mean loss.
+TEST(Gradients, WholeModelLossGradient) {
+  Sequential m = built("flatten,bn,dense:6:tanh,ln,dense:5:sigmoid,bn:torch,dense:3:softmax", Shape{2, 2});
+  Rng rng(4);
+  const Tensor x = testing::random_tensor(Shape{6, 2, 2}, rng);
+  const int32_t labels[6] = {0, 1, 2, 0, 1, 2};
+  m.zero_grad();
+  const LossResult base = m.forward_backward(x, labels);
+  EXPECT_GT(base.loss_sum, 0.0);
+  std::vector<ParamRef> params = m.trainable_params();
+  std::vector<Tensor> analytic;  // forward_backward accumulates, so keep the first gradients aside
+  for (ParamRef& p : params) analytic.push_back(*p.grad);
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor& value = *params[k].value;
+    for (int64_t i = 0; i < value.numel(); ++i) {
+      const float saved = value[i];
+      const double h = 1e-3;
+      value[i] = static_cast<float>(saved + h);
+      const double lp = m.forward_backward(x, labels).loss_sum / 6;
+      value[i] = static_cast<float>(saved - h);
+      const double lm = m.forward_backward(x, labels).loss_sum / 6;
+      value[i] = saved;
+      const double numeric = (lp - lm) / (2 * h);
+      EXPECT_NEAR(analytic[k][i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << params[k].name << "[" << i << "]";
+    }
+  }
+}
+
+// Synthetic data with a large offset (raw 0..255 pixels, not divided): the class is which of two
+// features is larger. Training-mode statistics, moving averages and backward must all be right
+// for the eval-mode accuracy to be high.
+Dataset two_feature_task(int n, uint64_t seed) {
+  Dataset d;
+  d.name = "synthetic";
+  d.sample_shape = {8};
+  d.num_classes = 2;
+  d.divide_by = 1.0;
+  Rng rng(seed);
+  for (int i = 0; i < n; ++i) {
+    int a = 100 + static_cast<int>(rng.below(100)), b = 100 + static_cast<int>(rng.below(100));
+    if (a == b) ++a;
+    for (int k = 0; k < 8; ++k) d.pixels.push_back(static_cast<uint8_t>(k == 0 ? a : k == 1 ? b : 120 + rng.below(20)));
+    d.labels.push_back(a > b ? 1 : 0);
+  }
+  return d;
+}
+
+TEST(Training, BatchNormModelLearnsAnUnscaledTask) {
+  const Dataset train = two_feature_task(2000, 1), valid = two_feature_task(500, 2);
+  Sequential m = built("bn,dense:16:relu,bn,dense:2:softmax", Shape{8});
+  FitOptions o;
+  o.epochs = 8;
+  o.batch_size = 32;
+  o.seed = 3;
+  o.validation = &valid;
+  const History h = m.fit(train, o);
+  ASSERT_EQ(h.epochs.size(), 8u);
+  EXPECT_GT(h.epochs.back().val_accuracy, 0.95);
+  EXPECT_LT(h.epochs.back().loss, h.epochs.front().loss);
+  const Metrics e = m.evaluate(valid, 7);
+  EXPECT_DOUBLE_EQ(e.accuracy, h.epochs.back().val_accuracy) << "evaluation must not depend on batch size";
+}
+
+TEST(Training, SameSeedAndThreadsGiveBitIdenticalWeights) {
+  const Dataset train = two_feature_task(600, 1);
+  auto run = [&] {
+    Sequential m = built("bn,dense:32:relu,dropout:0.2,bn,dense:2:softmax", Shape{8}, 11);
+    FitOptions o;
+    o.epochs = 2;
+    o.batch_size = 16;
+    o.seed = 5;
+    m.fit(train, o);
+    std::vector<float> w;
+    for (StateEntry& e : m.state_dict())
+      if (e.tensor) w.insert(w.end(), e.tensor->data(), e.tensor->data() + e.tensor->numel());
+    return w;
+  };
+  const std::vector<float> a = run(), b = run();
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+}
+
+TEST(Training, LabelsOutsideTheClassesAreAClearError) {
+  Dataset d = two_feature_task(10, 1);
+  d.labels[3] = 7;
+  Sequential m = built("dense:2:softmax", Shape{8});
+  FitOptions o;
+  try {
+    m.fit(d, o);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "synthetic: label 7 at index 3 is outside [0, 2) for a model with 2 outputs");
+  }
+}
+
+TEST(Training, RunningMetricsAreSampleWeightedAverages) {
+  struct Recorder : TrainingCallback {
+    std::vector<double> losses;
+    void on_batch_end(int64_t, int64_t, double loss, double) override { losses.push_back(loss); }
+  } rec;
+  const Dataset train = two_feature_task(70, 1);  // 32 + 32 + 6
+  Sequential m = built("bn,dense:2:softmax", Shape{8});
+  FitOptions o;
+  o.batch_size = 32;
+  o.callback = &rec;
+  const History h = m.fit(train, o);
+  ASSERT_EQ(rec.losses.size(), 3u);
+  EXPECT_EQ(h.epochs[0].steps, 3);
+  EXPECT_DOUBLE_EQ(rec.losses.back(), h.epochs[0].loss);
+}
+
+TEST(StateDict, UsesPyTorchSequentialNames) {
+  Sequential m = built("mlp-bn", Shape{28, 28});
+  std::vector<std::string> keys;
+  for (StateEntry& e : m.state_dict()) keys.push_back(e.key);
+  const std::vector<std::string> expected = {
+      "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "2.weight", "2.bias",
+      "4.weight", "4.bias", "4.running_mean", "4.running_var", "4.num_batches_tracked", "5.weight", "5.bias",
+      "7.weight", "7.bias", "7.running_mean", "7.running_var", "7.num_batches_tracked", "8.weight", "8.bias"};
+  EXPECT_EQ(keys, expected);
+}
+
+TEST(Optimizers, AdamStylesFollowTheirFormulas) {
+  float p = 1.0f, m = 0.0f, v = 0.0f;
+  const float g = 0.5f;
+  // One Keras step: m = 0.05, v = 0.00025, alpha = 1e-3 * sqrt(0.001) / 0.1
+  adam_keras_update(&p, &m, &v, &g, 1, 1e-3f, 0.9f, 0.999f, 1e-7f, 1);
+  const double alpha = 1e-3 * std::sqrt(0.001) / 0.1;
+  EXPECT_NEAR(p, 1.0 - 0.05 * alpha / (std::sqrt(0.00025) + 1e-7), 1e-7);
+  float q = 1.0f, mq = 0.0f, vq = 0.0f;
+  adam_torch_update(&q, &mq, &vq, &g, 1, 1e-3f, 0.9f, 0.999f, 1e-8f, 1);
+  EXPECT_NEAR(q, 1.0 - (1e-3 / 0.1) * 0.05 / (std::sqrt(0.00025) / std::sqrt(0.001) + 1e-8), 1e-7);
+}
+
+}  // namespace
+}  // namespace bnlab
