@@ -9,7 +9,7 @@ packages=(
   libopenblas-openmp-dev libopenblas-pthread-dev libblis-openmp-dev
   zlib1g-dev libcurl4-openssl-dev libssl-dev libarchive-dev libcairo2-dev fonts-dejavu-core
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  googletest libgtest-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do
