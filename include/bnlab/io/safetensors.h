@@ -31,7 +31,8 @@ size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);  // "F32", "I64", ...
 
 // Writes atomically: a temporary file beside `path`, fsync, rename. Throws InputError naming the
-// path when it cannot be written; never leaves a partial file at `path`.
+// path when it cannot be written; never leaves a partial file at `path`. A tensor whose bytes do
+// not match its shape, or a repeated or reserved name, is a caller bug: std::invalid_argument.
 void write_safetensors(const std::filesystem::path& path, const SafetensorsFile& file);
 
 // Reads and validates strictly (header length bounded by the file size, JSON well formed, known
