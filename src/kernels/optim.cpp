@@ -4,31 +4,33 @@
 
 namespace bnlab {
 
-void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
-                       float b2, float eps, int64_t t) {
-  const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow((double)b2, (double)t)) /
-                                         (1.0 - std::pow((double)b1, (double)t)));
-  const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, double lr, double b1,
+                       double b2, double eps, int64_t t) {
+  const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(b2, (double)t)) / (1.0 - std::pow(b1, (double)t)));
+  const float one_b1 = 1.0f - static_cast<float>(b1), one_b2 = 1.0f - static_cast<float>(b2);
+  const float epsf = static_cast<float>(eps);
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
     m[i] += (g[i] - m[i]) * one_b1;
     v[i] += (g[i] * g[i] - v[i]) * one_b2;
-    p[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+    p[i] -= m[i] * alpha / (std::sqrt(v[i]) + epsf);
   }
 }
 
-void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
-                       float b2, float eps, int64_t t) {
-  const double bc1 = 1.0 - std::pow((double)b1, (double)t);
-  const double bc2 = 1.0 - std::pow((double)b2, (double)t);
+void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, double lr, double b1,
+                       double b2, double eps, int64_t t) {
+  const double bc1 = 1.0 - std::pow(b1, (double)t);
+  const double bc2 = 1.0 - std::pow(b2, (double)t);
   const float step_size = static_cast<float>(lr / bc1);
   const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  const float one_b1 = 1.0f - b1, one_b2 = 1.0f - b2;
+  const float b1f = static_cast<float>(b1), b2f = static_cast<float>(b2);
+  const float one_b1 = static_cast<float>(1.0 - b1), one_b2 = static_cast<float>(1.0 - b2);
+  const float epsf = static_cast<float>(eps);
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
-    m[i] = m[i] * b1 + g[i] * one_b1;
-    v[i] = v[i] * b2 + g[i] * g[i] * one_b2;
-    p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+    m[i] = m[i] * b1f + g[i] * one_b1;
+    v[i] = v[i] * b2f + g[i] * g[i] * one_b2;
+    p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + epsf));
   }
 }
 

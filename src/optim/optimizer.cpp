@@ -9,7 +9,7 @@
 
 namespace bnlab {
 namespace {
-void check_learning_rate(float lr) {
+void check_learning_rate(double lr) {
   if (!(lr > 0.0f) || !std::isfinite(lr))
     throw InputError(fmt::format("learning rate must be a positive finite number, got {}", lr));
 }
@@ -50,24 +50,24 @@ std::vector<std::pair<std::string, Tensor*>> Adam::state() {
   return s;
 }
 
-SGD::SGD(float lr, float momentum) : momentum_(momentum) {
+SGD::SGD(double lr, double momentum) : momentum_(momentum) {
   check_learning_rate(lr);
   learning_rate = lr;
-  if (!(momentum >= 0.0f && momentum < 1.0f)) throw InputError(fmt::format("sgd: momentum must be in [0, 1), got {}", momentum));
+  if (!(momentum >= 0.0 && momentum < 1.0)) throw InputError(fmt::format("sgd: momentum must be in [0, 1), got {}", momentum));
 }
 
 void SGD::init_state(const std::vector<ParamRef>& params) {
   u_.clear();
-  if (momentum_ == 0.0f) return;
+  if (momentum_ == 0.0) return;
   for (const ParamRef& p : params) u_.emplace_back(p.value->shape());
 }
 
 void SGD::step(const std::vector<ParamRef>& params) {
-  if (momentum_ != 0.0f && u_.size() != params.size()) init_state(params);
+  if (momentum_ != 0.0 && u_.size() != params.size()) init_state(params);
   ++iterations;
   for (size_t i = 0; i < params.size(); ++i)
-    sgd_update(params[i].value->data(), momentum_ != 0.0f ? u_[i].data() : nullptr, params[i].grad->data(),
-               params[i].value->numel(), learning_rate, momentum_);
+    sgd_update(params[i].value->data(), momentum_ != 0.0 ? u_[i].data() : nullptr, params[i].grad->data(),
+               params[i].value->numel(), static_cast<float>(learning_rate), static_cast<float>(momentum_));
 }
 
 std::vector<std::pair<std::string, Tensor*>> SGD::state() {

@@ -12,11 +12,14 @@
 
 namespace bnlab {
 
+// The hyperparameters are doubles, as the Python floats the references pass: the bias corrections
+// and step sizes are computed in double and rounded once; each framework's float32 constants
+// (Keras: 1.0f - float(b1); PyTorch: float(1 - b1)) follow its own arithmetic.
 // p, g, m, v: (n)
-void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
-                       float b2, float eps, int64_t t);
-void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, float lr, float b1,
-                       float b2, float eps, int64_t t);
+void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, double lr, double b1,
+                       double b2, double eps, int64_t t);
+void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, double lr, double b1,
+                       double b2, double eps, int64_t t);
 // p, g, u: (n); u may be null when momentum == 0
 void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum);
 

@@ -20,17 +20,17 @@ class Optimizer {
   virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
   virtual void init_state(const std::vector<ParamRef>& params) = 0;
 
-  float learning_rate = 1e-3f;
+  double learning_rate = 1e-3;
   int64_t iterations = 0;  // steps taken
 };
 
 enum class AdamStyle { Keras, Torch };
 
 struct AdamOptions {
-  float learning_rate = 1e-3f;
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float epsilon = 1e-7f;  // Keras' default; torch.optim.Adam's is 1e-8
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-7;  // Keras' default; torch.optim.Adam's is 1e-8
   AdamStyle style = AdamStyle::Keras;
 };
 
@@ -50,15 +50,15 @@ class Adam : public Optimizer {
 
 class SGD : public Optimizer {
  public:
-  explicit SGD(float learning_rate = 0.01f, float momentum = 0.0f);
+  explicit SGD(double learning_rate = 0.01, double momentum = 0.0);
   std::string name() const override { return "sgd"; }
   void step(const std::vector<ParamRef>& params) override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
   void init_state(const std::vector<ParamRef>& params) override;
-  float momentum() const { return momentum_; }
+  double momentum() const { return momentum_; }
 
  private:
-  float momentum_;
+  double momentum_;
   std::vector<Tensor> u_;
 };
 
