@@ -1,0 +1,199 @@
+#include "bnlab/report/report.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "bnlab/error.h"
+#include "bnlab/report/base64.h"
+#include "image_checks.h"
+#include "synthetic_run.h"
+
+namespace bnlab::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string base64_decode(const std::string& text) {
+  std::string bytes(text.size() / 4 * 3 + 3, '\0');
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) throw std::runtime_error("bad base64");
+  const size_t padding = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
+  bytes.resize(static_cast<size_t>(n) - padding);
+  return bytes;
+}
+
+// The attributes `attribute` of every `element` in an HTML page, in document order.
+std::vector<std::string> attributes(const std::string& html, const char* element, const char* attribute) {
+  htmlDocPtr doc = htmlReadMemory(html.data(), static_cast<int>(html.size()), "report.html", "utf-8",
+                                  HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+  if (!doc) throw std::runtime_error("report does not parse as HTML");
+  std::vector<std::string> values;
+  std::vector<xmlNode*> stack{xmlDocGetRootElement(doc)};
+  while (!stack.empty()) {
+    xmlNode* node = stack.back();
+    stack.pop_back();
+    for (xmlNode* child = node ? node->last : nullptr; child; child = child->prev) stack.push_back(child);
+    if (!node || node->type != XML_ELEMENT_NODE || xmlStrcasecmp(node->name, BAD_CAST element) != 0) continue;
+    xmlChar* value = xmlGetProp(node, BAD_CAST attribute);
+    values.emplace_back(value ? reinterpret_cast<const char*>(value) : "");
+    xmlFree(value);
+  }
+  xmlFreeDoc(doc);
+  return values;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("bnlab_report_test_{}_{}",
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name(), ::getpid());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST(Base64, MatchesRfc4648Vectors) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64_encode(std::string("\0\xff", 2)), "AP8=");
+}
+
+TEST_F(ReportTest, ComparisonChartsAreWritten) {
+  test::write_synthetic_comparison(dir_);
+  const std::vector<fs::path> written = write_run_charts(dir_);
+  const std::vector<fs::path> expected = {
+      dir_ / "accuracy_comparison.png",    dir_ / "accuracy_comparison.svg",
+      dir_ / "loss_comparison.png",        dir_ / "loss_comparison.svg",
+      dir_ / "mlp" / "history.png",        dir_ / "mlp" / "history.svg",
+      dir_ / "mlp" / "predictions.png",    dir_ / "mlp" / "predictions.svg",
+      dir_ / "mlp-bn" / "history.png",     dir_ / "mlp-bn" / "history.svg",
+      dir_ / "mlp-bn" / "predictions.png", dir_ / "mlp-bn" / "predictions.svg"};
+  EXPECT_EQ(written, expected);
+  for (const fs::path& file : expected) {
+    ASSERT_TRUE(fs::exists(file)) << file;
+    const std::string bytes = read(file);
+    if (file.extension() == ".svg") {
+      EXPECT_EQ(test::xml_root_name(bytes), "svg") << file;
+      continue;
+    }
+    const test::PngStats stats = test::png_stats(bytes);
+    EXPECT_GT(stats.non_white_fraction, 0.02) << file;
+    EXPECT_GT(stats.distinct_colours, 10) << file;
+    if (file.stem() != "predictions") {
+      EXPECT_EQ(stats.width, 1000) << file;
+      EXPECT_EQ(stats.height, 600) << file;
+    }
+  }
+}
+
+TEST_F(ReportTest, SingleRunChartsAreWritten) {
+  test::write_synthetic_run(dir_, "mlp", 4, false);
+  const std::vector<fs::path> written = write_run_charts(dir_);
+  EXPECT_EQ(written, (std::vector<fs::path>{dir_ / "history.png", dir_ / "history.svg",
+                                            dir_ / "predictions.png", dir_ / "predictions.svg"}));
+  EXPECT_FALSE(fs::exists(dir_ / "accuracy_comparison.png"));
+}
+
+TEST_F(ReportTest, ComparisonChartsFollowTheSeed) {
+  test::write_synthetic_comparison(dir_);
+  const RunDir loaded = load_run_dir(dir_);
+  const plot::LineChart chart = accuracy_comparison_chart(loaded.runs);
+  EXPECT_EQ(chart.title, "Accuracy Comparison: Model with and without Batch Normalization");
+  ASSERT_EQ(chart.series.size(), 4u);
+  EXPECT_EQ(chart.series[0].label, "Train Without BN");
+  EXPECT_EQ(chart.series[1].label, "Val Without BN");
+  EXPECT_EQ(chart.series[2].label, "Train With BN");
+  EXPECT_EQ(chart.series[3].label, "Val With BN");
+  EXPECT_EQ(chart.series[0].x.size(), 30u);
+  EXPECT_EQ(chart.series[2].x.size(), 15u);
+  EXPECT_DOUBLE_EQ(chart.series[3].y[14], loaded.runs[1].history[14].val_accuracy);
+  EXPECT_EQ(loss_comparison_chart(loaded.runs).series[1].y[0], loaded.runs[0].history[0].val_loss);
+  const plot::LineChart history = history_chart(loaded.runs[0]);
+  ASSERT_EQ(history.series.size(), 4u);
+  EXPECT_EQ(history.series[3].label, "val_accuracy");
+}
+
+TEST_F(ReportTest, ComparisonReportIsSelfContainedAndComplete) {
+  test::write_synthetic_comparison(dir_);
+  const fs::path out = write_report(dir_);
+  EXPECT_EQ(out, dir_ / "report.html");
+  const std::string html = read(out);
+
+  for (const char* id :
+       {"reading", "metrics", "charts", "predictions", "configuration", "summaries", "history"})
+    EXPECT_NE(html.find(fmt::format("<section id=\"{}\">", id)), std::string::npos) << id;
+  for (const char* text :
+       {"Accuracy Comparison: Model with and without Batch Normalization",
+        "Loss Comparison: Model with and without Batch Normalization", "Training history: mlp-bn",
+        "Predictions on test images: mlp", "reached 97% validation accuracy first", "Unscaled test accuracy",
+        "88.43%", "97.91%",
+        "flatten,<wbr>bn,<wbr>dense:256:relu,<wbr>bn,<wbr>dense:128:relu,<wbr>bn,<wbr>dense:10:softmax",
+        "Model: &quot;mlp-bn&quot;", "batch_normalization (BatchNormalization)", "123.4 s", "239,818",
+        "<td class=\"wrong\">wrong</td>"})
+    EXPECT_NE(html.find(text), std::string::npos) << text;
+
+  // Every image is an inline PNG that decodes and is not blank; nothing is fetched from elsewhere.
+  const std::vector<std::string> sources = attributes(html, "img", "src");
+  EXPECT_EQ(sources.size(), 2u + 2u + 2u);  // two comparisons, two histories, two prediction strips
+  for (const std::string& src : sources) {
+    const std::string prefix = "data:image/png;base64,";
+    ASSERT_EQ(src.rfind(prefix, 0), 0u) << src.substr(0, 60);
+    const test::PngStats stats = test::png_stats(base64_decode(src.substr(prefix.size())));
+    EXPECT_GT(stats.non_white_fraction, 0.02);
+    EXPECT_GT(stats.distinct_colours, 10);
+  }
+  for (const std::string& href : attributes(html, "a", "href")) EXPECT_EQ(href.rfind("#", 0), 0u) << href;
+  EXPECT_TRUE(attributes(html, "script", "src").empty());
+  EXPECT_TRUE(attributes(html, "link", "href").empty());
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+}
+
+TEST_F(ReportTest, SingleRunReport) {
+  test::write_synthetic_run(dir_, "mlp-bn", 5, false);
+  const std::string html = read(write_report(dir_));
+  EXPECT_NE(html.find("<title>bnlab run: mlp-bn</title>"), std::string::npos);
+  EXPECT_EQ(html.find("Comparison"), std::string::npos);
+  EXPECT_EQ(html.find("Unscaled"), std::string::npos);
+  EXPECT_EQ(attributes(html, "img", "src").size(), 2u);  // history and predictions
+  EXPECT_NE(html.find("<tr class=\"best\"><td>5</td>"), std::string::npos);
+}
+
+TEST_F(ReportTest, FileContentsAreEscaped) {
+  test::write_synthetic_run(dir_, "mlp", 2, false);
+  std::ofstream(dir_ / "summary.txt", std::ios::trunc) << "<script>alert(1)</script>";
+  const std::string html = read(write_report(dir_));
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+}
+
+TEST_F(ReportTest, BrokenRunDirectoryIsAnInputError) {
+  test::write_synthetic_comparison(dir_);
+  fs::remove(dir_ / "mlp" / "history.csv");
+  EXPECT_THROW(write_report(dir_), InputError);
+  EXPECT_THROW(write_run_charts(dir_), InputError);
+  EXPECT_FALSE(fs::exists(dir_ / "report.html"));
+  EXPECT_FALSE(fs::exists(dir_ / "accuracy_comparison.png"));
+}
+
+}  // namespace
+}  // namespace bnlab::report
