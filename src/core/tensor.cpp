@@ -13,6 +13,11 @@ Shape::Shape(std::initializer_list<int64_t> dims) {
   for (int64_t d : dims) dims_[rank_++] = d;
 }
 
+Shape::Shape(const std::vector<int64_t>& dims) {
+  if (dims.size() < 1 || dims.size() > kMaxRank) throw std::invalid_argument("Shape: rank must be 1..4");
+  for (int64_t d : dims) dims_[rank_++] = d;
+}
+
 int64_t Shape::numel() const {
   if (rank_ == 0) return 0;
   int64_t n = 1;

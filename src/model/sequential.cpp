@@ -63,17 +63,8 @@ void Sequential::compile(std::unique_ptr<Optimizer> optimizer) {
 
 int Sequential::num_classes() const { return static_cast<int>(output_shape()[0]); }
 
-namespace {
-bool same_shape(const std::vector<int64_t>& dims, const Shape& shape) {
-  if (static_cast<int>(dims.size()) != shape.rank()) return false;
-  for (int i = 0; i < shape.rank(); ++i)
-    if (dims[i] != shape[i]) return false;
-  return true;
-}
-}  // namespace
-
 void Sequential::check_labels(const Dataset& data) const {
-  if (!same_shape(data.sample_shape, input_shape_))
+  if (data.sample_shape != input_shape_.dims())
     throw InputError(fmt::format("{}: samples do not have the model's input shape {}", data.name, input_shape_.str()));
   const int K = num_classes();
   for (size_t i = 0; i < data.labels.size(); ++i)

@@ -1,0 +1,79 @@
+#pragma once
+// The bnlab subcommands. Each returns the process exit code; bad input throws InputError (exit 2).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bnlab::cli {
+
+struct DataOptions {
+  std::string dataset = "mnist";
+  std::optional<std::string> data_dir;
+};
+
+struct TrainOptions {
+  std::string model = "mlp";
+  std::optional<int> epochs, batch_size;  // unset: the seed's values for mlp / mlp-bn, else 1 and 32
+  double lr = 1e-3;
+  std::string optimizer = "adam";
+  double momentum = 0.0;  // SGD
+  uint64_t seed = 1;
+  int threads = 0;  // 0: one per core
+  DataOptions data;
+  std::string out;
+  std::optional<std::string> init_from;
+  int64_t max_steps = -1;
+  bool no_shuffle = false;
+  bool json = false;
+  int64_t subset = 0;  // train on the first N training images only (0: all)
+};
+
+struct CompareOptions {
+  std::string out;
+  bool quick = false;
+  bool json = false;
+  bool unscaled_test = false;  // also evaluate on a test set not divided by 255, as the notebook did
+  uint64_t seed = 1;
+  int threads = 0;
+  DataOptions data;
+};
+
+struct EvalOptions {
+  std::string checkpoint;
+  std::string split = "test";
+  int batch_size = 32;
+  bool unscaled = false;
+  bool json = false;
+  int threads = 0;
+  std::optional<std::string> dataset;
+  std::optional<std::string> data_dir;
+};
+
+struct PredictOptions {
+  EvalOptions eval;
+  std::string indices = "5:12";
+};
+
+struct ShowOptions {
+  int64_t index = 200;
+  std::string split = "valid";
+  bool heatmap = false;
+  std::optional<std::string> out;
+  DataOptions data;
+};
+
+int run_data_fetch(const DataOptions& o);
+int run_data_info(const DataOptions& o, bool json);
+int run_summary(const std::string& model, bool json);
+int run_train(const TrainOptions& o);
+int run_evaluate(const EvalOptions& o);
+int run_predict(const PredictOptions& o);
+int run_show(const ShowOptions& o);
+int run_compare(const CompareOptions& o);
+int run_report(const std::string& run_dir);
+
+// "5:12" (a Python slice) or "5,6,9": the indices, each checked against size.
+std::vector<int64_t> parse_indices(const std::string& text, int64_t size);
+
+}  // namespace bnlab::cli

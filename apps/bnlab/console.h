@@ -1,0 +1,23 @@
+#pragma once
+// Where human output goes: stdout, or stderr when --json reserves stdout for one JSON document.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+namespace bnlab::cli {
+
+struct Console {
+  FILE* human = stdout;
+  bool json = false;
+
+  explicit Console(bool json_mode = false) : human(json_mode ? stderr : stdout), json(json_mode) {}
+  template <class... Args>
+  void print(fmt::format_string<Args...> f, Args&&... args) const {
+    fmt::print(human, f, std::forward<Args>(args)...);
+    std::fflush(human);
+  }
+  bool is_terminal() const;
+};
+
+}  // namespace bnlab::cli

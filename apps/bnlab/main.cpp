@@ -1,0 +1,141 @@
+// bnlab: train neural networks with and without Batch Normalization, and measure what BN does.
+// Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 internal error.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "bnlab/data/fetch.h"
+#include "bnlab/error.h"
+#include "commands.h"
+
+namespace {
+
+using namespace bnlab::cli;
+
+void add_data_options(CLI::App* cmd, DataOptions& d) {
+  cmd->add_option("--dataset", d.dataset, "mnist or fashion-mnist")->capture_default_str();
+  cmd->add_option("--data-dir", d.data_dir, "cache root (else $BNLAB_DATA, $XDG_CACHE_HOME/bnlab, ~/.cache/bnlab)");
+}
+
+void add_eval_options(CLI::App* cmd, EvalOptions& e) {
+  cmd->add_option("checkpoint", e.checkpoint, "model.safetensors written by bnlab train or compare")->required();
+  cmd->add_option("--split", e.split, "test, valid or train")->capture_default_str();
+  cmd->add_option("--batch-size", e.batch_size, "evaluation batch size")->capture_default_str();
+  cmd->add_flag("--unscaled", e.unscaled, "do not divide pixels by 255 (reproduces the notebook's mistake)");
+  cmd->add_flag("--json", e.json, "one JSON document on stdout");
+  cmd->add_option("--threads", e.threads, "threads (0: one per core)");
+  cmd->add_option("--dataset", e.dataset, "dataset (default: the checkpoint's)");
+  cmd->add_option("--data-dir", e.data_dir, "data cache root");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bnlab: train MLPs with and without Batch Normalization and measure what BN does", "bnlab"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", BNLAB_VERSION);
+
+  DataOptions data_opts;
+  bool data_json = false;
+  CLI::App* data = app.add_subcommand("data", "fetch or describe a dataset");
+  data->require_subcommand(1);
+  CLI::App* fetch = data->add_subcommand("fetch", "download, verify (SHA-256) and cache a dataset");
+  CLI::App* info = data->add_subcommand("info", "where the files are, counts, label histogram, pixel statistics");
+  add_data_options(fetch, data_opts);
+  add_data_options(info, data_opts);
+  info->add_flag("--json", data_json, "one JSON document on stdout");
+
+  std::string summary_model = "mlp";
+  bool summary_json = false;
+  CLI::App* summary = app.add_subcommand("summary", "print a model's Keras-style summary");
+  summary->add_option("--model", summary_model, "mlp, mlp-bn or a spec such as flatten,bn,dense:10:softmax")->capture_default_str();
+  summary->add_flag("--json", summary_json, "one JSON document on stdout");
+
+  TrainOptions train_opts;
+  CLI::App* train = app.add_subcommand("train", "train one model and write a run directory");
+  train->add_option("--model", train_opts.model, "mlp, mlp-bn or a spec")->capture_default_str();
+  train->add_option("--epochs", train_opts.epochs, "epochs (default: 30 for mlp, 15 for mlp-bn, else 1)");
+  train->add_option("--batch-size", train_opts.batch_size, "batch size (default: 32 for mlp, 64 for mlp-bn, else 32)");
+  train->add_option("--lr", train_opts.lr, "learning rate")->capture_default_str();
+  train->add_option("--optimizer", train_opts.optimizer, "adam or sgd")->capture_default_str();
+  train->add_option("--momentum", train_opts.momentum, "SGD momentum")->capture_default_str();
+  train->add_option("--seed", train_opts.seed, "seed for initialisation and data order")->capture_default_str();
+  train->add_option("--threads", train_opts.threads, "threads (0: one per core)")->capture_default_str();
+  add_data_options(train, train_opts.data);
+  train->add_option("--out", train_opts.out, "run directory (must be new or empty)")->required();
+  train->add_option("--init-from", train_opts.init_from, "start from this checkpoint's weights");
+  train->add_option("--max-steps", train_opts.max_steps, "stop after this many steps");
+  train->add_option("--subset", train_opts.subset, "train on the first N training images only");
+  train->add_flag("--no-shuffle", train_opts.no_shuffle, "keep the data order");
+  train->add_flag("--json", train_opts.json, "one JSON document (the run's metrics) on stdout");
+
+  EvalOptions eval_opts;
+  CLI::App* evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split");
+  add_eval_options(evaluate, eval_opts);
+
+  PredictOptions predict_opts;
+  CLI::App* predict = app.add_subcommand("predict", "class probabilities for chosen images");
+  add_eval_options(predict, predict_opts.eval);
+  predict->add_option("--indices", predict_opts.indices, "a slice like 5:12 or a list like 5,6,9")->capture_default_str();
+
+  ShowOptions show_opts;
+  CLI::App* show = app.add_subcommand("show", "show an image: terminal blocks, or PNG/SVG with --out");
+  show->add_option("--index", show_opts.index, "image index")->capture_default_str();
+  show->add_option("--split", show_opts.split, "train, valid or test")->capture_default_str();
+  show->add_flag("--heatmap", show_opts.heatmap, "annotated pixel heatmap instead of the image");
+  show->add_option("--out", show_opts.out, "write a .png or .svg file");
+  add_data_options(show, show_opts.data);
+
+  CompareOptions compare_opts;
+  CLI::App* compare = app.add_subcommand("compare", "the seed notebook end to end: mlp vs mlp-bn");
+  compare->add_option("--out", compare_opts.out, "run directory (default: runs/compare-<time>)");
+  compare->add_flag("--quick", compare_opts.quick, "small subset and 2 epochs (a smoke test in seconds)");
+  compare->add_flag("--unscaled-test", compare_opts.unscaled_test, "also evaluate on a test set not divided by 255, as the notebook did");
+  compare->add_flag("--json", compare_opts.json, "one JSON document on stdout");
+  compare->add_option("--seed", compare_opts.seed, "seed")->capture_default_str();
+  compare->add_option("--threads", compare_opts.threads, "threads (0: one per core)");
+  add_data_options(compare, compare_opts.data);
+
+  std::string report_dir;
+  CLI::App* report = app.add_subcommand("report", "rebuild charts and report.html of a run directory");
+  report->add_option("run_dir", report_dir, "run directory")->required();
+
+  try {
+    const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+    const bool known = argc > 1 && std::any_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == argv[1]; });
+    if (argc > 1 && argv[1][0] != '-' && !known)
+      throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report)", argv[1]));
+    app.parse(argc, argv);
+    if (fetch->parsed()) return run_data_fetch(data_opts);
+    if (info->parsed()) return run_data_info(data_opts, data_json);
+    if (summary->parsed()) return run_summary(summary_model, summary_json);
+    if (train->parsed()) return run_train(train_opts);
+    if (evaluate->parsed()) return run_evaluate(eval_opts);
+    if (predict->parsed()) return run_predict(predict_opts);
+    if (show->parsed()) return run_show(show_opts);
+    if (compare->parsed()) return run_compare(compare_opts);
+    if (report->parsed()) return run_report(report_dir);
+  } catch (const CLI::CallForHelp&) {
+    return app.exit(CLI::CallForHelp());
+  } catch (const CLI::CallForAllHelp&) {
+    return app.exit(CLI::CallForAllHelp());
+  } catch (const CLI::CallForVersion&) {
+    fmt::print("{}\n", BNLAB_VERSION);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "bnlab: {} (see bnlab --help)\n", e.what());
+    return 2;
+  } catch (const bnlab::InputError& e) {
+    fmt::print(stderr, "bnlab: {}\n", e.what());
+    return 2;
+  } catch (const bnlab::FetchError& e) {
+    fmt::print(stderr, "bnlab: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bnlab: internal error: {}\n", e.what());
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,59 @@
+#include "progress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+
+namespace bnlab::cli {
+
+bool Console::is_terminal() const { return isatty(fileno(human)); }
+
+std::string format_seconds(double seconds) {
+  if (seconds < 60) return fmt::format("{:.0f}s", std::floor(seconds));
+  const int s = static_cast<int>(seconds);
+  return s < 3600 ? fmt::format("{}:{:02d}", s / 60, s % 60) : fmt::format("{}:{:02d}:{:02d}", s / 3600, s / 60 % 60, s % 60);
+}
+
+std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done) {
+  constexpr int kWidth = 20;
+  const int filled = steps ? static_cast<int>(kWidth * step / steps) : kWidth;
+  std::string bar;
+  for (int i = 0; i < kWidth; ++i) bar += i < filled ? "━" : " ";
+  const int digits = static_cast<int>(std::to_string(steps).size());
+  const double per_step = step ? seconds / step : 0.0;
+  std::string timing;
+  if (done) {
+    timing = fmt::format("{} {:.0f}ms/step", format_seconds(seconds), per_step * 1000);
+    if (per_step >= 1.0) timing = fmt::format("{} {:.0f}s/step", format_seconds(seconds), per_step);
+  } else {
+    timing = format_seconds(per_step * (steps - step));  // time left, as Keras shows it
+  }
+  return fmt::format("{:>{}}/{} {} {}", step, digits, steps, bar, timing);
+}
+
+KerasProgress::KerasProgress(const Console& console) : console_(console), live_(console.is_terminal()) {}
+
+void KerasProgress::on_epoch_begin(int epoch, int epochs, int64_t) {
+  console_.print("Epoch {}/{}\n", epoch, epochs);
+  start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+void KerasProgress::on_batch_end(int64_t step, int64_t steps, double loss, double accuracy) {
+  loss_ = loss;
+  accuracy_ = accuracy;
+  if (!live_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (step != steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  console_.print("\r{} - accuracy: {:.4f} - loss: {:.4f}\x1b[K", progress_bar(step, steps, seconds, false), accuracy, loss);
+}
+
+void KerasProgress::on_epoch_end(const EpochLogs& logs) {
+  std::string line = fmt::format("{} - accuracy: {:.4f} - loss: {:.4f}", progress_bar(logs.steps, logs.steps, logs.seconds, true),
+                                 logs.accuracy, logs.loss);
+  if (!std::isnan(logs.val_loss)) line += fmt::format(" - val_accuracy: {:.4f} - val_loss: {:.4f}", logs.val_accuracy, logs.val_loss);
+  console_.print("{}{}\n", live_ ? "\r" : "", line + (live_ ? "\x1b[K" : ""));
+}
+
+}  // namespace bnlab::cli
