@@ -123,10 +123,11 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
   return r;
 }
 
-LossResult Sequential::train_step(const Tensor& x, const int32_t* labels) {
+LossResult Sequential::train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback, int64_t step) {
   if (!optimizer_) throw std::logic_error("Sequential::train_step before compile");
   zero_grad();
   const LossResult r = forward_backward(x, labels);
+  if (callback) callback->on_gradients(*this, step);
   optimizer_->step(trainable_params());
   return r;
 }
@@ -173,7 +174,7 @@ History Sequential::fit(const Dataset& train, const FitOptions& o) {
       const int64_t bs = std::min<int64_t>(o.batch_size, n - begin);
       batch_x_.resize_batch(bs);
       train.gather(batch_x_.data(), batch_y_.data(), order.data() + begin, bs);
-      const LossResult r = train_step(batch_x_, batch_y_.data());
+      const LossResult r = train_step(batch_x_, batch_y_.data(), o.callback, step + 1);
       loss_sum += r.loss_sum;
       correct += r.correct;
       seen += bs;

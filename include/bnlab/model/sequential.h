@@ -40,6 +40,9 @@ class TrainingCallback {
  public:
   virtual ~TrainingCallback() = default;
   virtual void on_epoch_begin(int epoch, int epochs, int64_t steps) {}
+  // After the backward pass of a training step, before the optimiser updates the weights: the
+  // model's parameter gradients are those of this batch (e.g. to record gradient norms).
+  virtual void on_gradients(Sequential& model, int64_t step) {}
   // Running averages over the epoch so far.
   virtual void on_batch_end(int64_t step, int64_t steps, double loss, double accuracy) {}
   virtual void on_epoch_end(const EpochLogs& logs) {}
@@ -84,8 +87,9 @@ class Sequential {
 
   // Forward in Train mode, loss, and backward (gradients accumulate); no optimiser step.
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
-  // zero_grad, forward_backward, optimiser step. Returns the batch's loss sum and correct count.
-  LossResult train_step(const Tensor& x, const int32_t* labels);
+  // zero_grad, forward_backward, (callback's on_gradients), optimiser step. Returns the batch's loss
+  // sum and correct count.
+  LossResult train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback = nullptr, int64_t step = 0);
   void zero_grad();
 
   std::string summary(const std::string& model_name = "sequential");
