@@ -19,6 +19,8 @@
 
 namespace bnlab {
 
+class Sequential;
+
 struct EpochLogs {
   int epoch = 0;  // 1-based
   double loss = NAN, accuracy = NAN;
