@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates python3
   libopenblas-openmp-dev libopenblas-pthread-dev libblis-openmp-dev
   zlib1g-dev libcurl4-openssl-dev libssl-dev libarchive-dev libcairo2-dev fonts-dejavu-core
-  libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libxml2-dev chromium nodejs
   googletest libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist
 )
 missing=()

@@ -1,10 +1,10 @@
 #include "bnlab/plot/digit.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "bnlab/plot/ticks.h"
 #include "plot/canvas.h"

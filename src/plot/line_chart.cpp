@@ -1,12 +1,12 @@
 #include "bnlab/plot/line_chart.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "bnlab/plot/ticks.h"
 #include "plot/canvas.h"

@@ -1,12 +1,12 @@
 #include "bnlab/plot/output.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "bnlab/error.h"
 

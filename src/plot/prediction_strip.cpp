@@ -1,10 +1,10 @@
 #include "bnlab/plot/prediction_strip.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "plot/canvas.h"
 

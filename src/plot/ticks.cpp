@@ -1,10 +1,10 @@
 #include "bnlab/plot/ticks.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace bnlab::plot {
 

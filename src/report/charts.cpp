@@ -1,8 +1,8 @@
 #include "bnlab/report/charts.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+
+#include <fmt/format.h>
 
 namespace bnlab::report {
 

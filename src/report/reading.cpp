@@ -1,11 +1,11 @@
 #include "bnlab/report/reading.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
+
+#include <fmt/format.h>
 
 #include "bnlab/report/charts.h"
 #include "report/format.h"

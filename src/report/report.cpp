@@ -1,12 +1,12 @@
 #include "bnlab/report/report.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "bnlab/error.h"
 #include "bnlab/plot/line_chart.h"

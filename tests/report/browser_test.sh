@@ -5,7 +5,7 @@
 set -euo pipefail
 fixture=$1
 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
 
 chromium=${BNLAB_CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 node=$(command -v node || command -v nodejs || true)
