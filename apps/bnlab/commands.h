@@ -63,6 +63,17 @@ struct ShowOptions {
   DataOptions data;
 };
 
+struct BenchOptions {
+  std::vector<std::string> models = {"mlp", "mlp-bn"};
+  std::vector<int> batch_sizes = {16, 32, 64, 128, 256};
+  std::vector<int> threads;  // empty: 1 and one per core
+  int steps = 100;           // steps per timing window
+  int repeats = 5;           // windows (the median is reported)
+  int epoch_repeats = 3;     // full-epoch runs per workload (0: skip)
+  bool json = false;
+  std::optional<std::string> data_dir;
+};
+
 int run_data_fetch(const DataOptions& o);
 int run_data_info(const DataOptions& o, bool json);
 int run_summary(const std::string& model, bool json);
@@ -72,6 +83,7 @@ int run_predict(const PredictOptions& o);
 int run_show(const ShowOptions& o);
 int run_compare(const CompareOptions& o);
 int run_report(const std::string& run_dir);
+int run_bench(const BenchOptions& o);
 
 // "5:12" (a Python slice) or "5,6,9": the indices, each checked against size.
 std::vector<int64_t> parse_indices(const std::string& text, int64_t size);

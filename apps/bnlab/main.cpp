@@ -98,6 +98,17 @@ int main(int argc, char** argv) {
   compare->add_option("--threads", compare_opts.threads, "threads (0: one per core)");
   add_data_options(compare, compare_opts.data);
 
+  BenchOptions bench_opts;
+  CLI::App* bench = app.add_subcommand("bench", "time training steps and epochs; GFLOP/s against the sgemm peak");
+  bench->add_option("--models", bench_opts.models, "models")->delimiter(',')->capture_default_str();
+  bench->add_option("--batch-sizes", bench_opts.batch_sizes, "batch sizes")->delimiter(',')->capture_default_str();
+  bench->add_option("--threads", bench_opts.threads, "thread counts (default: 1 and one per core)")->delimiter(',');
+  bench->add_option("--steps", bench_opts.steps, "steps per timing window")->capture_default_str();
+  bench->add_option("--repeats", bench_opts.repeats, "timing windows (median reported)")->capture_default_str();
+  bench->add_option("--epoch-repeats", bench_opts.epoch_repeats, "full-epoch runs per workload, 0 to skip")->capture_default_str();
+  bench->add_flag("--json", bench_opts.json, "one JSON document on stdout");
+  bench->add_option("--data-dir", bench_opts.data_dir, "data cache root");
+
   std::string report_dir;
   CLI::App* report = app.add_subcommand("report", "rebuild charts and report.html of a run directory");
   report->add_option("run_dir", report_dir, "run directory")->required();
@@ -106,7 +117,7 @@ int main(int argc, char** argv) {
     const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
     const bool known = argc > 1 && std::any_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == argv[1]; });
     if (argc > 1 && argv[1][0] != '-' && !known)
-      throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report)", argv[1]));
+      throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report, bench)", argv[1]));
     app.parse(argc, argv);
     if (fetch->parsed()) return run_data_fetch(data_opts);
     if (info->parsed()) return run_data_info(data_opts, data_json);
@@ -117,6 +128,7 @@ int main(int argc, char** argv) {
     if (show->parsed()) return run_show(show_opts);
     if (compare->parsed()) return run_compare(compare_opts);
     if (report->parsed()) return run_report(report_dir);
+    if (bench->parsed()) return run_bench(bench_opts);
   } catch (const CLI::CallForHelp&) {
     return app.exit(CLI::CallForHelp());
   } catch (const CLI::CallForAllHelp&) {

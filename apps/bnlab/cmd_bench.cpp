@@ -1,0 +1,146 @@
+// bnlab bench: whole training epochs and steps of the seed's models, timed as medians of repeated
+// runs, with the achieved GFLOP/s set against this machine's sgemm peak measured in the same run.
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bnlab/layers/dense.h"
+#include "bnlab/model/spec.h"
+#include "bnlab/rng.h"
+#include "bnlab/threads.h"
+#include "commands.h"
+#include "core/blas.h"
+#include "session.h"
+
+namespace bnlab::cli {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// GFLOP/s of cblas_sgemm on square matrices of size n: the machine's practical peak.
+double sgemm_peak_gflops(int n, int repeats) {
+  Rng rng(1);
+  std::vector<float> a(size_t(n) * n), b(a.size()), c(a.size());
+  for (float& v : a) v = static_cast<float>(rng.uniform());
+  for (float& v : b) v = static_cast<float>(rng.uniform());
+  std::vector<double> times;
+  for (int r = 0; r < repeats + 1; ++r) {
+    const auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    if (r) times.push_back(seconds_since(t0));  // the first run warms up
+  }
+  return 2.0 * n * n * n / median(times) / 1e9;
+}
+
+// Matrix-product FLOPs of one training step: forward, weight gradient, and input gradient for
+// every Dense after the first layer with parameters (no gradient reaches the network's input).
+double training_step_flops(Sequential& model, int batch) {
+  double flops = 0.0;
+  bool seen_params = false;
+  for (const auto& layer : model.layers()) {
+    if (const auto* d = dynamic_cast<const Dense*>(layer.get())) {
+      const double mac = double(batch) * d->weight.dim(0) * d->weight.dim(1);
+      flops += 2 * mac * (seen_params ? 3 : 2);
+    }
+    seen_params = seen_params || layer->count_params(true) > 0;
+  }
+  return flops;
+}
+
+Sequential make_trainable(const std::string& name, const Dataset& train, uint64_t seed) {
+  Sequential m = make_model(name);
+  m.build(Shape(train.sample_shape), seed);
+  m.compile(std::make_unique<Adam>());
+  return m;
+}
+
+// Median ms per step over `windows` runs of `steps` consecutive steps (after a warm-up window).
+double ms_per_step(const std::string& name, const Dataset& train, int batch, int steps, int windows) {
+  Sequential m = make_trainable(name, train, 1);
+  Tensor x(m.input_shape().with_batch(batch));
+  std::vector<int32_t> y(batch);
+  std::vector<double> times;
+  int64_t begin = 0;
+  for (int w = 0; w < windows + 1; ++w) {
+    const auto t0 = Clock::now();
+    for (int s = 0; s < steps; ++s) {
+      if (begin + batch > train.size()) begin = 0;
+      train.gather_range(x.data(), y.data(), begin, batch);
+      begin += batch;
+      m.train_step(x, y.data());
+    }
+    if (w) times.push_back(seconds_since(t0) * 1000.0 / steps);
+  }
+  return median(times);
+}
+
+// Median seconds of one full training epoch (fit: shuffled, 55,000 images, no validation).
+double epoch_seconds(const std::string& name, const Dataset& train, int batch, int repeats) {
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    Sequential m = make_trainable(name, train, 1 + r);
+    FitOptions fit;
+    fit.batch_size = batch;
+    fit.seed = 1 + r;
+    const auto t0 = Clock::now();
+    m.fit(train, fit);
+    times.push_back(seconds_since(t0));
+  }
+  return median(times);
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& o) {
+  const Console console(o.json);
+  DataOptions data_opts;
+  data_opts.data_dir = o.data_dir;
+  const DatasetSplits data = load_data(data_opts, console);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> thread_counts = o.threads.empty() ? std::vector<int>{1, cores} : o.threads;
+  thread_counts.erase(std::unique(thread_counts.begin(), thread_counts.end()), thread_counts.end());
+  json out = {{"blas", blas_name()}, {"cores", cores}, {"steps", json::array()}, {"epochs", json::array()}};
+
+  for (int threads : thread_counts) {
+    apply_threads(threads);
+    const double peak = sgemm_peak_gflops(1536, 5);
+    out["sgemm_peak_gflops"][std::to_string(threads)] = peak;
+    console.print("threads {}: sgemm peak {:.1f} GFLOP/s ({})\n", threads, peak, blas_name());
+    console.print("  {:<8} {:>6} {:>10} {:>12} {:>9} {:>8}\n", "model", "batch", "ms/step", "samples/s", "GFLOP/s", "of peak");
+    for (const std::string& model : o.models) {
+      for (int batch : o.batch_sizes) {
+        Sequential m = make_trainable(model, data.train, 1);
+        const double flops = training_step_flops(m, batch);
+        const double ms = ms_per_step(model, data.train, batch, o.steps, o.repeats);
+        const double gflops = flops / (ms / 1000.0) / 1e9;
+        console.print("  {:<8} {:>6} {:>10.3f} {:>12.0f} {:>9.1f} {:>7.0f}%\n", model, batch, ms, batch / (ms / 1000.0), gflops,
+                      100.0 * gflops / peak);
+        out["steps"].push_back({{"model", model}, {"batch", batch}, {"threads", threads}, {"ms_per_step", ms},
+                                {"samples_per_s", batch / (ms / 1000.0)}, {"gflops", gflops}, {"peak_fraction", gflops / peak}});
+      }
+    }
+  }
+  if (o.epoch_repeats > 0) {
+    apply_threads(cores);
+    console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), cores, o.epoch_repeats);
+    for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
+      const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats);
+      console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
+      out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", cores}, {"seconds", s}});
+    }
+  }
+  if (o.json) fmt::print("{}\n", out.dump(2));
+  return 0;
+}
+
+}  // namespace bnlab::cli

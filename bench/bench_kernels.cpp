@@ -1,0 +1,103 @@
+// Kernel benchmarks at the seed's shapes and at large ones. Run:
+//   build/bench/bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Threads: BNLAB_THREADS (default: one per core), the same knob as `bnlab --threads`.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+
+#include "bnlab/kernels/batchnorm.h"
+#include "bnlab/kernels/dense.h"
+#include "bnlab/kernels/layernorm.h"
+#include "bnlab/kernels/loss.h"
+#include "bnlab/kernels/optim.h"
+#include "bnlab/rng.h"
+#include "bnlab/tensor.h"
+#include "bnlab/threads.h"
+
+namespace {
+using namespace bnlab;
+
+Tensor random(const Shape& s, uint64_t seed) {
+  Rng rng(seed);
+  Tensor t(s);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(2 * rng.uniform() - 1);
+  return t;
+}
+
+// BatchNorm training forward + backward over x: (N, C).
+void BM_BatchNormTrain(benchmark::State& state) {
+  const int N = state.range(0), C = state.range(1);
+  Tensor x = random({N, C}, 1), dy = random({N, C}, 2), y({N, C}), dx({N, C}), gamma({C}), beta({C}), dg({C}), db({C}), invstd({C});
+  gamma.fill(1.0f);
+  std::vector<double> mean(C), var(C);
+  for (auto _ : state) {
+    batchnorm_forward_train(y.data(), mean.data(), invstd.data(), var.data(), x.data(), gamma.data(), beta.data(), N, C, 1e-3f);
+    batchnorm_backward_train(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(), invstd.data(), gamma.data(), N, C);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  state.SetBytesProcessed(state.iterations() * int64_t(N) * C * 4 * 5);
+}
+BENCHMARK(BM_BatchNormTrain)->Args({64, 784})->Args({64, 256})->Args({256, 4096})->UseRealTime();
+
+void BM_LayerNorm(benchmark::State& state) {
+  const int N = state.range(0), C = state.range(1);
+  Tensor x = random({N, C}, 1), dy = random({N, C}, 2), y({N, C}), dx({N, C}), gamma({C}), beta({C}), dg({C}), db({C}), mean({N}), invstd({N});
+  gamma.fill(1.0f);
+  for (auto _ : state) {
+    layernorm_forward(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(), beta.data(), N, C, 1e-3f);
+    layernorm_backward(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(), invstd.data(), gamma.data(), N, C);
+    benchmark::DoNotOptimize(dx.data());
+  }
+}
+BENCHMARK(BM_LayerNorm)->Args({64, 256})->Args({256, 4096})->UseRealTime();
+
+// Dense forward + backward (weight and input gradients); counters in GFLOP/s.
+void BM_Dense(benchmark::State& state) {
+  const int N = state.range(0), in = state.range(1), out = state.range(2);
+  Tensor x = random({N, in}, 1), W = random({out, in}, 2), b({out}), z({N, out}), dz = random({N, out}, 3), dx({N, in}), dW({out, in}), db({out});
+  for (auto _ : state) {
+    dense_forward(z.data(), x.data(), W.data(), b.data(), N, in, out);
+    dense_backward(dx.data(), dW.data(), db.data(), dz.data(), x.data(), W.data(), N, in, out);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(6.0 * N * in * out * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_Dense)->Args({32, 784, 256})->Args({64, 784, 256})->Args({64, 256, 128})->Args({64, 128, 10})->Args({256, 4096, 4096})->UseRealTime();
+
+void BM_SoftmaxCrossEntropy(benchmark::State& state) {
+  const int N = state.range(0), K = state.range(1);
+  Tensor z = random({N, K}, 1), p({N, K}), d({N, K});
+  std::vector<int32_t> labels(N);
+  for (int n = 0; n < N; ++n) labels[n] = n % K;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(softmax_cross_entropy_forward(p.data(), z.data(), labels.data(), N, K));
+    softmax_cross_entropy_backward(d.data(), p.data(), labels.data(), N, K, 1.0f / N);
+  }
+}
+BENCHMARK(BM_SoftmaxCrossEntropy)->Args({64, 10})->Args({256, 1000})->UseRealTime();
+
+// One Adam update over all of the BN MLP's 237,482 trainable parameters (as one tensor).
+void BM_Adam(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  Tensor p = random({n}, 1), g = random({n}, 2), m({n}), v({n});
+  int64_t t = 0;
+  for (auto _ : state) {
+    adam_keras_update(p.data(), m.data(), v.data(), g.data(), n, 1e-3, 0.9, 0.999, 1e-7, ++t);
+    benchmark::DoNotOptimize(p.data());
+  }
+}
+BENCHMARK(BM_Adam)->Arg(237482)->Arg(16 << 20)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* threads = std::getenv("BNLAB_THREADS");
+  bnlab::set_num_threads(threads ? std::atoi(threads) : 0);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("threads", std::to_string(bnlab::num_threads()));
+  benchmark::AddCustomContext("blas", bnlab::blas_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
