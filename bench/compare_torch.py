@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""bnlab against PyTorch on the same machine, the same data and the same protocol, run alternately
+in one go so that both see the same machine state; prints medians and the ratio per workload.
+
+  /usr/bin/python3 bench/compare_torch.py [--bnlab build/bnlab] [--repeats 3] [--full]
+
+PyTorch is tuned fairly: torch threads = cores, BLAS threads 1 (no oversubscription). Workloads
+(one epoch = the 55,000 training images, shuffled, Adam lr 1e-3): mlp-bn at batch 64, mlp at
+batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096; with
+--full, the whole seed protocol (30 + 15 epochs with validation, then test evaluation).
+Not part of CI: it needs Debian's python3-torch.
+"""
+import argparse, gzip, json, os, statistics, subprocess, sys, time
+
+CORES = os.cpu_count() or 1
+for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS"):
+    os.environ[var] = "1"
+os.environ["OMP_NUM_THREADS"] = str(CORES)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+torch.set_num_threads(CORES)
+
+
+def idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+
+def find(root, name):
+    for candidate in (os.path.join(root, name), os.path.join(root, name + ".gz")):
+        if os.path.exists(candidate):
+            return candidate
+    sys.exit(f"compare_torch: {name} not in {root}; run `bnlab data fetch` first")
+
+
+def load_mnist():
+    root = os.environ.get("BNLAB_DATA") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "bnlab")
+    root = os.path.join(root, "mnist")
+    x = torch.from_numpy(idx(find(root, "train-images-idx3-ubyte")).astype(np.float32) / 255.0)
+    y = torch.from_numpy(idx(find(root, "train-labels-idx1-ubyte")).astype(np.int64))
+    xt = torch.from_numpy(idx(find(root, "t10k-images-idx3-ubyte")).astype(np.float32) / 255.0)
+    yt = torch.from_numpy(idx(find(root, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    return (x[5000:], y[5000:]), (x[:5000], y[:5000]), (xt, yt)
+
+
+def model(bn):
+    if bn:
+        return nn.Sequential(nn.Flatten(), nn.BatchNorm1d(784, eps=1e-3, momentum=0.01), nn.Linear(784, 256), nn.ReLU(),
+                             nn.BatchNorm1d(256, eps=1e-3, momentum=0.01), nn.Linear(256, 128), nn.ReLU(),
+                             nn.BatchNorm1d(128, eps=1e-3, momentum=0.01), nn.Linear(128, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def train_epoch(m, opt, x, y, batch, generator):
+    m.train()
+    order = torch.randperm(len(x), generator=generator)
+    for i in range(0, len(x), batch):
+        idx_ = order[i:i + batch]
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(m(x[idx_]), y[idx_]).backward()
+        opt.step()
+
+
+@torch.no_grad()
+def evaluate(m, x, y):
+    m.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(x), 32):
+        out = m(x[i:i + 32])
+        loss += F.cross_entropy(out, y[i:i + 32], reduction="sum").item()
+        correct += (out.argmax(1) == y[i:i + 32]).sum().item()
+    return loss / len(x), correct / len(x)
+
+
+def torch_epoch_seconds(train, bn, batch, seed):
+    torch.manual_seed(seed)
+    m = model(bn)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3, eps=1e-7)
+    t0 = time.perf_counter()
+    train_epoch(m, opt, *train, batch, torch.Generator().manual_seed(seed))
+    return time.perf_counter() - t0
+
+
+def torch_batchnorm_ms(reps=200):
+    x = torch.randn(256, 4096, requires_grad=True)
+    bn = nn.BatchNorm1d(4096)
+    dy = torch.randn(256, 4096)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        y = bn(x)
+        y.backward(dy)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[10:]) * 1000
+
+
+def torch_full_protocol(train, valid, test):
+    t0 = time.perf_counter()
+    accs = {}
+    for bn, epochs, batch in ((False, 30, 32), (True, 15, 64)):
+        torch.manual_seed(1)
+        m = model(bn)
+        opt = torch.optim.Adam(m.parameters(), lr=1e-3, eps=1e-7)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(epochs):
+            train_epoch(m, opt, *train, batch, g)
+            evaluate(m, *valid)
+        accs["mlp-bn" if bn else "mlp"] = evaluate(m, *test)[1]
+    return time.perf_counter() - t0, accs
+
+
+def bnlab_json(bnlab, *args):
+    p = subprocess.run([bnlab, *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
+
+
+def bnlab_epochs(bnlab):
+    doc = bnlab_json(bnlab, "bench", "--models", "mlp", "--batch-sizes", "32", "--steps", "1", "--repeats", "1",
+                     "--threads", str(CORES), "--epoch-repeats", "1")
+    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}
+
+
+def bnlab_batchnorm_ms(bench_kernels):
+    env = dict(os.environ, BNLAB_THREADS=str(CORES))
+    p = subprocess.run([bench_kernels, "--benchmark_filter=BM_BatchNormTrain/256/4096", "--benchmark_format=json",
+                        "--benchmark_repetitions=5"], capture_output=True, text=True, check=True, env=env)
+    runs = [b for b in json.loads(p.stdout)["benchmarks"] if b.get("run_type") == "iteration"]
+    return statistics.median(b["real_time"] for b in runs) / 1e6  # ns -> ms
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bnlab", default="build/bnlab")
+    ap.add_argument("--bench-kernels", default="build/bench/bench_kernels")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--full", action="store_true", help="also time the whole seed protocol (about 3 minutes for torch)")
+    a = ap.parse_args()
+    train, valid, test = load_mnist()
+    print(f"{CORES} cores; torch {torch.__version__} with {torch.get_num_threads()} threads, BLAS threads 1")
+    workloads = [("mlp-bn", True, 64), ("mlp", False, 32), ("mlp", False, 64)]
+    t_times = {w: [] for w in workloads}
+    b_times = {w: [] for w in workloads}
+    for r in range(a.repeats):  # alternate: each repeat runs both, so both see the same machine state
+        for w in workloads:
+            t_times[w].append(torch_epoch_seconds(train, w[1], w[2], seed=r + 1))
+        got = bnlab_epochs(a.bnlab)
+        for w in workloads:
+            b_times[w].append(got[(w[0], w[2])])
+        print(f"  repeat {r + 1}/{a.repeats} done")
+    print(f"\n{'workload':<32} {'torch s':>9} {'bnlab s':>9} {'speed-up':>9}")
+    for w in workloads:
+        t, b = statistics.median(t_times[w]), statistics.median(b_times[w])
+        print(f"{w[0] + ' batch ' + str(w[2]) + ', one epoch':<32} {t:>9.3f} {b:>9.3f} {t / b:>8.2f}x")
+    for name, times in (("torch", t_times), ("bnlab", b_times)):
+        over = statistics.median(times[workloads[0]]) / statistics.median(times[workloads[2]]) - 1
+        print(f"BN overhead at batch 64 ({name}): {100 * over:+.1f}%")
+    t_bn, b_bn = torch_batchnorm_ms(), bnlab_batchnorm_ms(a.bench_kernels)
+    print(f"{'BatchNorm fwd+bwd 256x4096':<32} {t_bn:>8.3f}ms {b_bn:>8.3f}ms {t_bn / b_bn:>8.2f}x")
+    if a.full:
+        t_full, accs = torch_full_protocol(train, valid, test)
+        out = "/tmp/bnlab-compare-torch-full"
+        subprocess.run(["rm", "-rf", out], check=True)
+        t0 = time.perf_counter()
+        doc = bnlab_json(a.bnlab, "compare", "--out", out)
+        b_full = time.perf_counter() - t0
+        print(f"{'full seed protocol':<32} {t_full:>9.1f} {b_full:>9.1f} {t_full / b_full:>8.2f}x")
+        print(f"test accuracy torch: mlp {accs['mlp']:.4f}, mlp-bn {accs['mlp-bn']:.4f}; "
+              f"bnlab: mlp {doc['mlp']['test']['accuracy']:.4f}, mlp-bn {doc['mlp-bn']['test']['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

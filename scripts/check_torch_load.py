@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Loads a bnlab model.safetensors into the equivalent torch.nn.Sequential with
+load_state_dict(strict=True) and checks that PyTorch gives the test accuracy bnlab reported.
+
+  /usr/bin/python3 scripts/check_torch_load.py RUN_DIR/model.safetensors [RUN_DIR/metrics.json]
+
+Needs Debian's python3-torch (not part of CI). Reads safetensors with the standard library, so
+the `safetensors` package is not needed.
+"""
+import gzip, json, os, struct, sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+DTYPES = {"F32": torch.float32, "I64": torch.int64, "F64": torch.float64, "I32": torch.int32, "U8": torch.uint8}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        buf = bytearray(data[8 + n + begin:8 + n + end])
+        tensors[name] = torch.frombuffer(buf, dtype=DTYPES[info["dtype"]]).reshape(info["shape"]).clone()
+    return tensors, meta
+
+
+def torch_model(spec, bn_meta):
+    """The nn.Sequential bnlab's checkpoint names follow: one module per layer, Dense -> Linear + act."""
+    modules, features, bns = [], None, iter(bn_meta)
+    for token in spec.split(","):
+        kind, *opts = token.split(":")
+        if kind == "flatten":
+            modules.append(nn.Flatten())
+            features = 784
+        elif kind == "dense":
+            units = int(opts[0])
+            modules.append(nn.Linear(features, units, bias="nobias" not in opts))
+            act = next((o for o in opts[1:] if o != "nobias"), "linear")
+            if act != "linear":
+                modules.append({"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[act])
+            features = units
+        elif kind == "bn":
+            b = next(bns)
+            modules.append(nn.BatchNorm1d(features, eps=b["eps"]))
+        elif kind == "ln":
+            modules.append(nn.LayerNorm(features))
+        elif kind == "dropout":
+            modules.append(nn.Dropout(float(opts[0])))
+        else:
+            modules.append({"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[kind])
+    return nn.Sequential(*modules)
+
+
+def mnist_test():
+    root = os.path.join(os.environ.get("BNLAB_DATA") or os.path.expanduser("~/.cache/bnlab"), "mnist")
+
+    def idx(name):
+        path = os.path.join(root, name)
+        data = open(path, "rb").read() if os.path.exists(path) else gzip.open(path + ".gz").read()
+        rank = data[3]
+        dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+        return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+
+    return torch.from_numpy(idx("t10k-images-idx3-ubyte") / 255.0).float(), torch.from_numpy(idx("t10k-labels-idx1-ubyte").astype(np.int64))
+
+
+def main():
+    ckpt = sys.argv[1]
+    metrics = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(ckpt), "metrics.json")
+    state, meta = read_safetensors(ckpt)
+    model = torch_model(meta["spec"], json.loads(meta["batchnorm"]))
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    x, y = mnist_test()
+    with torch.no_grad():
+        accuracy = (model(x).argmax(1) == y).float().mean().item()
+    expected = json.load(open(metrics))["test"]["accuracy"]
+    print(f"PyTorch test accuracy {accuracy:.4f}; bnlab reported {expected:.4f}")
+    sys.exit(0 if abs(accuracy - expected) < 1e-4 else 1)
+
+
+if __name__ == "__main__":
+    main()
