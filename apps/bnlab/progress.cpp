@@ -21,14 +21,10 @@ std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done)
   for (int i = 0; i < kWidth; ++i) bar += i < filled ? "━" : " ";
   const int digits = static_cast<int>(std::to_string(steps).size());
   const double per_step = step ? seconds / step : 0.0;
-  std::string timing;
-  if (done) {
-    timing = fmt::format("{} {:.0f}ms/step", format_seconds(seconds), per_step * 1000);
-    if (per_step >= 1.0) timing = fmt::format("{} {:.0f}s/step", format_seconds(seconds), per_step);
-  } else {
-    timing = format_seconds(per_step * (steps - step));  // time left, as Keras shows it
-  }
-  return fmt::format("{:>{}}/{} {} {}", step, digits, steps, bar, timing);
+  // Keras shows the time taken when done, the time left (ETA) before, and the time per step.
+  const std::string elapsed_or_eta = format_seconds(done ? seconds : per_step * (steps - step));
+  const std::string rate = per_step >= 1.0 ? fmt::format("{:.0f}s/step", per_step) : fmt::format("{:.0f}ms/step", per_step * 1000);
+  return fmt::format("{:>{}}/{} {} {} {}", step, digits, steps, bar, elapsed_or_eta, rate);
 }
 
 KerasProgress::KerasProgress(const Console& console) : console_(console), live_(console.is_terminal()) {}
