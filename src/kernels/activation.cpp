@@ -58,19 +58,20 @@ void activation_backward(float* dx, const float* dy, const float* y, int64_t n, 
   }
 }
 
-void softmax_forward(float* y, const float* x, int N, int K) {
-  for (int n = 0; n < N; ++n) {
-    const float* xr = x + (int64_t)n * K;
-    float* yr = y + (int64_t)n * K;
-    const float m = *std::max_element(xr, xr + K);
-    double sum = 0.0;
-    for (int k = 0; k < K; ++k) {
-      yr[k] = std::exp(xr[k] - m);
-      sum += yr[k];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int k = 0; k < K; ++k) yr[k] *= inv;
+double softmax_row(float* y, const float* x, int K) {
+  const float m = *std::max_element(x, x + K);  // subtracting the maximum keeps exp finite
+  double sum = 0.0;
+  for (int k = 0; k < K; ++k) {
+    y[k] = std::exp(x[k] - m);
+    sum += y[k];
   }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int k = 0; k < K; ++k) y[k] *= inv;
+  return m + std::log(sum);
+}
+
+void softmax_forward(float* y, const float* x, int N, int K) {
+  for (int n = 0; n < N; ++n) softmax_row(y + (int64_t)n * K, x + (int64_t)n * K, K);
 }
 
 void softmax_backward(float* dx, const float* dy, const float* y, int N, int K) {

@@ -1,5 +1,7 @@
 #include "bnlab/kernels/loss.h"
 
+#include "bnlab/kernels/activation.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,16 +16,7 @@ LossResult softmax_cross_entropy_forward(float* probs, const float* logits, cons
   LossResult r;
   for (int n = 0; n < N; ++n) {
     const float* z = logits + (int64_t)n * K;
-    float* p = probs + (int64_t)n * K;
-    const float m = *std::max_element(z, z + K);
-    double sum = 0.0;
-    for (int k = 0; k < K; ++k) {
-      p[k] = std::exp(z[k] - m);
-      sum += p[k];
-    }
-    const double lse = m + std::log(sum);
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int k = 0; k < K; ++k) p[k] *= inv;
+    const double lse = softmax_row(probs + (int64_t)n * K, z, K);
     r.loss_sum += lse - z[labels[n]];
     r.correct += argmax(z, K) == labels[n];
   }

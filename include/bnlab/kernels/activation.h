@@ -20,6 +20,8 @@ void activation_backward(float* dx, const float* dy, const float* y, int64_t n, 
 
 // y, x: (N, K)
 void softmax_forward(float* y, const float* x, int N, int K);
+// One row: y = softmax(x), x and y: (K); returns log(sum_k exp(x[k])) (the log-sum-exp).
+double softmax_row(float* y, const float* x, int K);
 // dx, dy, y: (N, K)
 void softmax_backward(float* dx, const float* dy, const float* y, int N, int K);
 
