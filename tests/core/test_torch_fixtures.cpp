@@ -5,8 +5,9 @@
 // Tolerances. Kernels: 2e-6 relative (+ 1e-6 absolute) — both sides compute in float32 with
 // different summation orders and fused operations, a few ulps apart. The training run: losses to
 // 1e-5 relative; gradients at step 0 to 1e-5 of each tensor's largest entry; final state to 2e-5
-// absolute + 1e-6 relative (running variances reach ~70), except the biases of Dense layers followed by BatchNormalization, whose true gradient is
-// exactly zero (BN removes any constant shift): there both sides' gradients are round-off noise
+// absolute + 5e-6 relative (about 40 float32 ulps after 10 steps in which every difference in
+// summation order compounds; running variances reach ~70), except the biases of Dense layers
+// followed by BatchNormalization, whose true gradient is exactly zero (BN removes any constant shift): there both sides' gradients are round-off noise
 // that Adam normalises into steps of up to lr, so only |b| <= 10 steps * lr is asserted.
 #include <gtest/gtest.h>
 
@@ -235,7 +236,7 @@ void check_mlp_run(const std::string& file, const std::string& spec, AdamOptions
       for (int64_t i = 0; i < e.tensor->numel(); ++i) EXPECT_LE(std::fabs((*e.tensor)[i]), 10 * adam.learning_rate * 1.01) << e.key;
       continue;
     }
-    expect_close(e.tensor->data(), want, 1e-6, 2e-5, e.key);
+    expect_close(e.tensor->data(), want, 5e-6, 2e-5, e.key);
   }
   make_batch(0, x, labels);
   const Tensor& probs = m.forward(x, Mode::Eval);
