@@ -1,7 +1,7 @@
 #include "core/blas.h"
 
 #if defined(BNLAB_BLIS)
-#include <blis/blis.h>
+#include <blis.h>
 #endif
 
 namespace bnlab {
