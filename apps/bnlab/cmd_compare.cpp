@@ -101,9 +101,12 @@ int run_compare(const CompareOptions& o) {
   console.print("== Comparison ==\n");
   print_comparison(console, {{"without BN (mlp)", &runs[0]}, {"with BN (mlp-bn)", &runs[1]}}, o.unscaled_test);
   if (o.unscaled_test)
-    console.print("\nThe notebook evaluated on a test set it had not divided by 255 (the unscaled columns): inputs up to "
-                  "255 against a training range of [0, 1]. The BN model's first layer normalises with moving statistics "
-                  "learnt on [0, 1], so its activations blow up; correctly scaled, both models reach the figures above.\n");
+    console.print("\nThe unscaled columns evaluate on test images not divided by 255: inputs 255 times larger than in "
+                  "training, the mismatch behind the notebook's poor test figures. The BN model's first layer normalises "
+                  "them with moving statistics learnt at the training scale, so its activations blow up; correctly "
+                  "scaled, both models reach the figures above. The notebook's exact figures (50,000 training images, "
+                  "test accuracy 0.898 without BN) come from its split cell run twice, which divided the training "
+                  "images by 255 twice and the test images once: `bnlab notebook-bug` replays both explanations.\n");
 
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json comparison = {{"models", {"mlp", "mlp-bn"}}, {"dataset", o.data.dataset}, {"quick", o.quick}, {"wall_seconds", wall},

@@ -2,11 +2,14 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "bnlab/error.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/report/report.h"
+#include "bnlab/threads.h"
 #include "commands.h"
 #include "session.h"
 
@@ -19,10 +22,10 @@ int run_summary(const std::string& model, bool as_json) {
   Sequential m;
   try {
     m = make_model(model);
+    m.build(Shape{28, 28}, 1);
   } catch (const InputError& e) {
     throw InputError(fmt::format("--model: {}", e.what()));
   }
-  m.build(Shape{28, 28}, 1);
   console.print("{}", m.summary(model));
   if (as_json)
     fmt::print("{}\n", json{{"model", model}, {"spec", m.spec()}, {"total", m.count_params(true) + m.count_params(false)},
@@ -31,10 +34,12 @@ int run_summary(const std::string& model, bool as_json) {
   return 0;
 }
 
-int run_train(const TrainOptions& o) {
-  const Console console(o.json);
-  if (o.out.empty()) throw InputError("--out: a run directory is required");
-  apply_threads(o.threads);
+namespace {
+constexpr const char* kStateFile = "train_state.safetensors";
+constexpr const char* kConfigFile = "config.json";
+
+// The settings of a new run, checked.
+RunConfig config_from_flags(const TrainOptions& o) {
   RunConfig c = default_config(o.model);
   if (o.epochs) c.epochs = *o.epochs;
   if (o.batch_size) c.batch_size = *o.batch_size;
@@ -46,18 +51,85 @@ int run_train(const TrainOptions& o) {
   c.max_steps = o.max_steps;
   c.shuffle = !o.no_shuffle;
   c.dataset = o.data.dataset;
+  c.data_dir = o.data.data_dir;
+  c.subset = o.subset;
   c.init_from = o.init_from;
-  if (o.subset < 0) throw InputError(fmt::format("--subset: must be positive, got {}", o.subset));
+  c.on_nan = o.on_nan.value_or("stop");
+  // Paths as absolute, so that --resume from another working directory finds the same files.
+  if (c.data_dir) c.data_dir = fs::absolute(*c.data_dir).string();
+  if (c.init_from) c.init_from = fs::absolute(*c.init_from).string();
   validate_config(c);
-  RunDirGuard out_dir(o.out, "--out");
-  DatasetSplits data = load_data(o.data, console);
-  if (o.subset) data.train = data.train.slice(0, std::min(o.subset, data.train.size()), "[subset]");
-  TrainedRun run = train_and_evaluate(c, data, console);
-  write_run_dir(o.out, run);
-  report::write_run_charts(o.out);
-  report::write_report(o.out);
-  out_dir.keep();
-  console.print("wrote {}/ (model.safetensors, history.csv, summary.txt, metrics.json, report.html)\n", o.out);
+  return c;
+}
+
+// The settings a run was started with, checked (the few flags --resume accepts may change how it
+// goes on).
+RunConfig resumed_config(const TrainOptions& o, const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw InputError(fmt::format("--resume {}: no such run directory", dir.string()));
+  if (!fs::exists(dir / kConfigFile))
+    throw InputError(fmt::format("--resume {}: no {}; not a run directory of bnlab train", dir.string(), kConfigFile));
+  if (fs::exists(dir / "metrics.json"))
+    throw InputError(fmt::format("--resume {}: the run is complete (metrics.json exists); nothing to resume", dir.string()));
+  RunConfig c = read_config_json(dir / kConfigFile);
+  if (o.data.data_dir) c.data_dir = fs::absolute(*o.data.data_dir).string();
+  if (o.on_nan) c.on_nan = *o.on_nan;
+  try {
+    validate_config(c);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", (dir / kConfigFile).string(), e.what()));
+  }
+  return c;
+}
+
+// One line: what stopped the run and what was kept.
+std::string stopped_message(const TrainingStopped& e, const fs::path& dir, int signal) {
+  const fs::path state = dir / kStateFile;
+  if (e.reason == TrainingStopped::Reason::StopRequested)
+    return fmt::format("{} by {}; saved {} (continue with: bnlab train --resume {})", e.what(),
+                       signal == SIGTERM ? "SIGTERM" : "SIGINT", state.string(), dir.string());
+  if (fs::exists(state))
+    return fmt::format("{}; training stopped, the last good checkpoint {} is kept (--resume {} --on-nan skip-batch goes on past such batches)",
+                       e.what(), state.string(), dir.string());
+  return fmt::format("{}; training stopped before its first checkpoint, nothing kept (--on-nan skip-batch skips such batches)", e.what());
+}
+}  // namespace
+
+int run_train(const TrainOptions& o) {
+  const Console console(o.json);
+  if (!o.resume && o.out.empty()) throw InputError("--out is required (or --resume RUN_DIR)");
+  const fs::path dir = o.resume ? *o.resume : o.out;
+  RunConfig c = o.resume ? resumed_config(o, dir) : config_from_flags(o);
+  apply_threads(c.threads);
+  c.threads = num_threads();  // a count, not "one per core": a resumed run must use the same
+  std::optional<RunDirGuard> out_dir;
+  if (!o.resume) {
+    out_dir.emplace(dir, "--out");
+    write_text_atomic(dir / kConfigFile, config_json(c).dump(2) + "\n");
+  }
+  DatasetSplits data = load_data(DataOptions{c.dataset, c.data_dir}, console);
+  if (c.subset) data.train = data.train.slice(0, std::min(c.subset, data.train.size()), "[subset]");
+
+  StopOnSignals signals;
+  // Once a checkpoint exists the run can be resumed, so a failure from then on keeps the folder.
+  const Checkpointing checkpointing{dir / kStateFile, o.resume.has_value(), signals.flag(), [&] {
+                                      if (out_dir) out_dir->keep();
+                                    }};
+  TrainedRun run;
+  try {
+    run = train_and_evaluate(c, data, console, false, &checkpointing);
+  } catch (const TrainingStopped& e) {
+    fmt::print(stderr, "bnlab: {}\n", stopped_message(e, dir, signals.received()));
+    return e.reason == TrainingStopped::Reason::StopRequested ? 128 + signals.received() : kExitNonFinite;
+  }
+  write_run_dir(dir, run);
+  report::write_run_charts(dir);
+  report::write_report(dir);
+  // The run is complete, so nothing is left to resume; metrics.json marks it so even if the state
+  // file cannot be removed.
+  std::error_code ignored;
+  fs::remove(dir / kStateFile, ignored);
+  if (out_dir) out_dir->keep();
+  console.print("wrote {}/ (model.safetensors, history.csv, summary.txt, metrics.json, config.json, report.html)\n", dir.string());
   if (o.json) fmt::print("{}\n", run_metrics_json(run).dump(2));
   return 0;
 }

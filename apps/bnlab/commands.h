@@ -27,6 +27,8 @@ struct TrainOptions {
   bool no_shuffle = false;
   bool json = false;
   int64_t subset = 0;  // train on the first N training images only (0: all)
+  std::optional<std::string> resume;  // continue this run directory with its saved settings
+  std::optional<std::string> on_nan;  // stop (default) or skip-batch
 };
 
 struct CompareOptions {
@@ -73,6 +75,10 @@ struct BenchOptions {
   bool json = false;
   std::optional<std::string> data_dir;
 };
+
+// Exit code of a run stopped by a non-finite loss or gradient (bad input is 2, internal errors 1,
+// a run stopped by signal N 128 + N).
+inline constexpr int kExitNonFinite = 3;
 
 int run_data_fetch(const DataOptions& o);
 int run_data_info(const DataOptions& o, bool json);

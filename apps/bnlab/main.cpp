@@ -1,5 +1,6 @@
 // bnlab: train neural networks with and without Batch Normalization, and measure what BN does.
-// Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 internal error.
+// Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 internal error,
+// 3 training stopped by a non-finite loss or gradient, 128 + N training stopped by signal N.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -8,6 +9,8 @@
 
 #include "bnlab/data/fetch.h"
 #include "bnlab/error.h"
+#include "bnlab/model/sequential.h"
+#include "cmd_experiments.h"
 #include "commands.h"
 
 namespace {
@@ -18,6 +21,11 @@ void add_data_options(CLI::App* cmd, DataOptions& d) {
   cmd->add_option("--dataset", d.dataset, "mnist or fashion-mnist")->capture_default_str();
   cmd->add_option("--data-dir", d.data_dir, "cache root (else $BNLAB_DATA, $XDG_CACHE_HOME/bnlab, ~/.cache/bnlab)");
 }
+
+// CLI11 reads "-1" into an unsigned option as 2^64 - 1; refuse it instead.
+const CLI::Validator kNotNegative(
+    [](std::string& text) { return text.starts_with('-') ? std::string("must not be negative, got " + text) : std::string(); },
+    "NOT NEGATIVE");
 
 void add_eval_options(CLI::App* cmd, EvalOptions& e) {
   cmd->add_option("checkpoint", e.checkpoint, "model.safetensors written by bnlab train or compare")->required();
@@ -61,15 +69,23 @@ int main(int argc, char** argv) {
   train->add_option("--lr", train_opts.lr, "learning rate")->capture_default_str();
   train->add_option("--optimizer", train_opts.optimizer, "adam or sgd")->capture_default_str();
   train->add_option("--momentum", train_opts.momentum, "SGD momentum")->capture_default_str();
-  train->add_option("--seed", train_opts.seed, "seed for initialisation and data order")->capture_default_str();
+  train->add_option("--seed", train_opts.seed, "seed for initialisation and data order")
+      ->check(kNotNegative)
+      ->capture_default_str();
   train->add_option("--threads", train_opts.threads, "threads (0: one per core)")->capture_default_str();
   add_data_options(train, train_opts.data);
-  train->add_option("--out", train_opts.out, "run directory (must be new or empty)")->required();
+  train->add_option("--out", train_opts.out, "run directory (must be new or empty)");
   train->add_option("--init-from", train_opts.init_from, "start from this checkpoint's weights");
   train->add_option("--max-steps", train_opts.max_steps, "stop after this many steps");
   train->add_option("--subset", train_opts.subset, "train on the first N training images only");
   train->add_flag("--no-shuffle", train_opts.no_shuffle, "keep the data order");
   train->add_flag("--json", train_opts.json, "one JSON document (the run's metrics) on stdout");
+  train->add_option("--on-nan", train_opts.on_nan, "on a non-finite loss or gradient: stop (default) or skip-batch");
+  CLI::Option* resume = train->add_option("--resume", train_opts.resume,
+                                          "continue the stopped run in RUN_DIR with its saved settings (config.json)");
+  for (const char* fixed : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--momentum", "--seed",
+                            "--threads", "--dataset", "--out", "--init-from", "--max-steps", "--subset", "--no-shuffle"})
+    resume->excludes(train->get_option(fixed));
 
   EvalOptions eval_opts;
   CLI::App* evaluate = app.add_subcommand("evaluate", "evaluate a checkpoint on a split");
@@ -109,6 +125,9 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", bench_opts.json, "one JSON document on stdout");
   bench->add_option("--data-dir", bench_opts.data_dir, "data cache root");
 
+  ExperimentCommands experiments;
+  add_experiment_commands(app, experiments);
+
   std::string report_dir;
   CLI::App* report = app.add_subcommand("report", "rebuild charts and report.html of a run directory");
   report->add_option("run_dir", report_dir, "run directory")->required();
@@ -117,7 +136,7 @@ int main(int argc, char** argv) {
     const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
     const bool known = argc > 1 && std::any_of(commands.begin(), commands.end(), [&](const CLI::App* c) { return c->get_name() == argv[1]; });
     if (argc > 1 && argv[1][0] != '-' && !known)
-      throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report, bench)", argv[1]));
+      throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report, bench, claims, sweep, notebook-bug)", argv[1]));
     app.parse(argc, argv);
     if (fetch->parsed()) return run_data_fetch(data_opts);
     if (info->parsed()) return run_data_info(data_opts, data_json);
@@ -129,6 +148,7 @@ int main(int argc, char** argv) {
     if (compare->parsed()) return run_compare(compare_opts);
     if (report->parsed()) return run_report(report_dir);
     if (bench->parsed()) return run_bench(bench_opts);
+    if (const auto code = run_experiment_command(experiments)) return *code;
   } catch (const CLI::CallForHelp&) {
     return app.exit(CLI::CallForHelp());
   } catch (const CLI::CallForAllHelp&) {
@@ -142,6 +162,9 @@ int main(int argc, char** argv) {
   } catch (const bnlab::InputError& e) {
     fmt::print(stderr, "bnlab: {}\n", e.what());
     return 2;
+  } catch (const bnlab::TrainingStopped& e) {
+    fmt::print(stderr, "bnlab: {}\n", e.what());
+    return kExitNonFinite;
   } catch (const bnlab::FetchError& e) {
     fmt::print(stderr, "bnlab: {}\n", e.what());
     return 1;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnlab/error.h"
+#include "bnlab/io/atomic_file.h"
 
 // Tensor bytes are copied to and from memory as they are: the file format is little-endian.
 static_assert(std::endian::native == std::endian::little, "bnlab assumes a little-endian host");
@@ -120,7 +120,7 @@ class SafetensorsParser {
     Json header;
     try {
       header = Json::parse(begin, begin + header_bytes, reject_duplicates);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number beyond double
       std::string what = e.what();
       // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
       if (const size_t bracket = what.find("] "); what.starts_with("[") && bracket != what.npos)
@@ -319,46 +319,6 @@ std::string make_header(const std::filesystem::path& path, const SafetensorsFile
   return text;
 }
 
-// Throws the errno of the first failing call; the caller turns it into one InputError.
-struct SystemError {
-  int err;
-};
-
-void write_all(int fd, const void* data, size_t size) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw SystemError{errno};
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-}
-
-// Creates an unused temporary file name beside the target and opens it (mode 0666 less umask,
-// like any other file the program writes).
-int create_temp_file(const std::filesystem::path& directory, const std::filesystem::path& target,
-                     std::filesystem::path& temp) {
-  static std::atomic<unsigned> counter{0};
-  for (;;) {
-    temp =
-        directory / fmt::format(".{}.tmp.{}.{}", target.filename().string(), ::getpid(), counter++);
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) return fd;
-    if (errno != EEXIST) throw SystemError{errno};
-  }
-}
-
-void fsync_directory(const std::filesystem::path& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw SystemError{errno};
-  // Some file systems cannot sync a directory (EINVAL); the rename itself has still happened.
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL) throw SystemError{err};
-}
-
 }  // namespace
 
 size_t dtype_size(DType dtype) {
@@ -412,26 +372,11 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
 void write_safetensors(const std::filesystem::path& path, const SafetensorsFile& file) {
   const std::string header = make_header(path, file);
   const uint64_t header_length = header.size();
-  const std::filesystem::path directory = path.has_parent_path() ? path.parent_path() : ".";
-  std::filesystem::path temp;
-  int fd = -1;
-  try {
-    fd = create_temp_file(directory, path, temp);
-    write_all(fd, &header_length, sizeof header_length);
-    write_all(fd, header.data(), header.size());
-    for (const NamedTensor& t : file.tensors) write_all(fd, t.bytes.data(), t.bytes.size());
-    if (::fsync(fd) != 0) throw SystemError{errno};
-    const int rc = ::close(fd);
-    fd = -1;
-    if (rc != 0) throw SystemError{errno};
-    if (::rename(temp.c_str(), path.c_str()) != 0) throw SystemError{errno};
-    temp.clear();
-    fsync_directory(directory);
-  } catch (const SystemError& e) {
-    if (fd >= 0) ::close(fd);
-    if (!temp.empty()) ::unlink(temp.c_str());
-    throw InputError(fmt::format("cannot write {}: {}", path.string(), errno_text(e.err)));
-  }
+  AtomicFile out(path);
+  out.write(&header_length, sizeof header_length);
+  out.write(header.data(), header.size());
+  for (const NamedTensor& t : file.tensors) out.write(t.bytes.data(), t.bytes.size());
+  out.commit();
 }
 
 }  // namespace bnlab

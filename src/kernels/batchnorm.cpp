@@ -21,10 +21,29 @@ void split_mean(double mean, float& hi, float& lo) {
   lo = static_cast<float>(mean - hi);
 }
 
-}  // namespace
+// Batch Renormalization's inputs and outputs; null for plain BN.
+struct Renorm {
+  const float* moving_mean;
+  const float* moving_var;
+  float rmax, dmax;
+  float* r;
+  float* d;
+};
 
-void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var, const float* x,
-                             const float* gamma, const float* beta, int N, int C, float eps) {
+double clip(double v, double lo, double hi) { return std::min(hi, std::max(lo, v)); }
+
+// r and d of feature c from the batch's mean and variance; stored rounded to float, and returned as
+// stored so that forward and backward use the same values.
+void renorm_correction(const Renorm& renorm, int c, double mean, double var, float eps, double& r, double& d) {
+  const double sigma = std::sqrt((double)renorm.moving_var[c] + eps);
+  renorm.r[c] = static_cast<float>(clip(std::sqrt(var + eps) / sigma, 1.0 / renorm.rmax, renorm.rmax));
+  renorm.d[c] = static_cast<float>(clip((mean - renorm.moving_mean[c]) / sigma, -renorm.dmax, renorm.dmax));
+  r = renorm.r[c];
+  d = renorm.d[c];
+}
+
+void forward_train(float* y, double* mean, float* invstd, double* var, const float* x, const float* gamma,
+                   const float* beta, int N, int C, float eps, const Renorm* renorm) {
 #pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
   for (int blk = 0; blk < num_blocks(C); ++blk) {
     const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
@@ -54,11 +73,14 @@ void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var,
       mean[c] = mu[j];
       var[c] = v;
       invstd[c] = static_cast<float>(is);
-      a[j] = static_cast<float>(is * (gamma ? gamma[c] : 1.0));
-      b[j] = beta ? beta[c] : 0.0f;
       split_mean(mu[j], m_hi[j], m_lo[j]);
+      const double g = gamma ? gamma[c] : 1.0;
+      double r = 1.0, d = 0.0;  // plain BN
+      if (renorm) renorm_correction(*renorm, c, mu[j], v, eps, r, d);
+      a[j] = static_cast<float>(is * r * g);
+      b[j] = static_cast<float>((beta ? beta[c] : 0.0) + d * g);
     }
-    // Scalar math: y[n, c] = (x[n, c] - mean[c]) * a[c] + beta[c], a = invstd * gamma
+    // Scalar math: y[n, c] = (x[n, c] - mean[c]) * a[c] + b[c], a = invstd * r * gamma, b = d * gamma + beta
     for (int n = 0; n < N; ++n) {
       const float* xr = x + (int64_t)n * C + c0;
       float* yr = y + (int64_t)n * C + c0;
@@ -68,8 +90,9 @@ void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var,
   }
 }
 
-void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                              const double* mean, const float* invstd, const float* gamma, int N, int C) {
+// r, d: (C), or both null for plain BN (r = 1, d = 0).
+void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const double* mean,
+                    const float* invstd, const float* r, const float* d, const float* gamma, int N, int C) {
 #pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
   for (int blk = 0; blk < num_blocks(C); ++blk) {
     const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
@@ -89,9 +112,11 @@ void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const floa
       const int c = c0 + j;
       const double is = invstd[c];
       if (dbeta) dbeta[c] += static_cast<float>(sum_dy[j]);
-      if (dgamma) dgamma[c] += static_cast<float>(sum_dy_xmu[j] * is);
-      // dx = g*is*dy - (x - mean) * g*is^3*sum_dy_xmu/N - g*is*sum_dy/N
-      const double g = gamma ? gamma[c] : 1.0;
+      double sum_dy_xhat = sum_dy_xmu[j] * is;
+      if (r) sum_dy_xhat = sum_dy_xhat * r[c] + d[c] * sum_dy[j];
+      if (dgamma) dgamma[c] += static_cast<float>(sum_dy_xhat);
+      // dx = g*is*dy - (x - mean) * g*is^3*sum_dy_xmu/N - g*is*sum_dy/N, with g = gamma * r
+      const double g = (gamma ? gamma[c] : 1.0) * (r ? r[c] : 1.0);
       k_dy[j] = static_cast<float>(g * is);
       k_x[j] = static_cast<float>(-g * is * sum_dy_xmu[j] * is * is / N);
       k_0[j] = static_cast<float>(-g * is * sum_dy[j] / N);
@@ -107,6 +132,32 @@ void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const floa
       for (int j = 0; j < w; ++j) dxr[j] = dyr[j] * k_dy[j] + ((xr[j] - m_hi[j]) - m_lo[j]) * k_x[j] + k_0[j];
     }
   }
+}
+
+}  // namespace
+
+void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var, const float* x,
+                             const float* gamma, const float* beta, int N, int C, float eps) {
+  forward_train(y, mean, invstd, var, x, gamma, beta, N, C, eps, nullptr);
+}
+
+void batchnorm_renorm_forward_train(float* y, double* mean, float* invstd, double* var, float* r, float* d,
+                                    const float* x, const float* gamma, const float* beta,
+                                    const float* moving_mean, const float* moving_var, float rmax, float dmax,
+                                    int N, int C, float eps) {
+  const Renorm renorm{moving_mean, moving_var, rmax, dmax, r, d};
+  forward_train(y, mean, invstd, var, x, gamma, beta, N, C, eps, &renorm);
+}
+
+void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                              const double* mean, const float* invstd, const float* gamma, int N, int C) {
+  backward_train(dx, dgamma, dbeta, dy, x, mean, invstd, nullptr, nullptr, gamma, N, C);
+}
+
+void batchnorm_renorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                     const double* mean, const float* invstd, const float* r, const float* d,
+                                     const float* gamma, int N, int C) {
+  backward_train(dx, dgamma, dbeta, dy, x, mean, invstd, r, d, gamma, N, C);
 }
 
 void batchnorm_fold(float* scale, float* shift, const float* moving_mean, const float* moving_var,

@@ -13,6 +13,8 @@ BatchNormalization::BatchNormalization(BatchNormOptions options) : options_(opti
     throw InputError(fmt::format("bn: momentum must be in [0, 1], got {}", *options_.momentum));
   if (!options_.momentum && options_.convention == BnConvention::Keras)
     throw InputError("bn: the keras convention needs a momentum (the cumulative average is torch's)");
+  if (!(options_.rmax >= 1.0f)) throw InputError(fmt::format("bn: rmax must be at least 1, got {}", options_.rmax));
+  if (!(options_.dmax >= 0.0f)) throw InputError(fmt::format("bn: dmax must be non-negative, got {}", options_.dmax));
 }
 
 std::string BatchNormalization::spec() const {
@@ -22,6 +24,9 @@ std::string BatchNormalization::spec() const {
   if (options_.convention == BnConvention::Torch) s += ":torch";
   if (options_.momentum != defaults.momentum)
     s += options_.momentum ? fmt::format(":momentum={}", *options_.momentum) : ":momentum=none";
+  if (options_.renorm) s += ":renorm";
+  if (options_.renorm && options_.rmax != defaults.rmax) s += fmt::format(":rmax={}", options_.rmax);
+  if (options_.renorm && options_.dmax != defaults.dmax) s += fmt::format(":dmax={}", options_.dmax);
   if (options_.eps != defaults.eps) s += fmt::format(":eps={}", options_.eps);
   if (!options_.center) s += ":center=0";
   if (!options_.scale) s += ":scale=0";
@@ -45,7 +50,7 @@ Shape BatchNormalization::build(const Shape& in, Rng&) {
   running_var.fill(1.0f);
   mean_.assign(C_, 0.0);
   var_.assign(C_, 0.0);
-  for (Tensor* t : {&invstd_, &scale_, &shift_}) *t = Tensor({C_});
+  for (Tensor* t : {&invstd_, &renorm_r_, &renorm_d_, &scale_, &shift_}) *t = Tensor({C_});
   return in;
 }
 
@@ -64,8 +69,13 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   if (N < 2)
     throw InputError(fmt::format(
         "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
-  batchnorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
-                          C_, options_.eps);
+  if (options_.renorm)
+    batchnorm_renorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), renorm_r_.data(),
+                                   renorm_d_.data(), x.data(), gamma, beta, running_mean.data(),
+                                   running_var.data(), options_.rmax, options_.dmax, N, C_, options_.eps);
+  else
+    batchnorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
+                            C_, options_.eps);
   update_moving_statistics(N);
 }
 
@@ -99,8 +109,13 @@ void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& 
                             running_mean.data(), running_var.data(), scale_.data(), N, C_, options_.eps);
     return;
   }
-  batchnorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
-                           invstd_.data(), options_.scale ? weight.data() : nullptr, N, C_);
+  const float* gamma = options_.scale ? weight.data() : nullptr;
+  if (options_.renorm)
+    batchnorm_renorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
+                                    invstd_.data(), renorm_r_.data(), renorm_d_.data(), gamma, N, C_);
+  else
+    batchnorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
+                             invstd_.data(), gamma, N, C_);
 }
 
 std::vector<ParamRef> BatchNormalization::params() {

@@ -1,5 +1,7 @@
 #include "bnlab/layers/dense.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "bnlab/error.h"
@@ -22,6 +24,9 @@ std::string Dense::spec() const {
 Shape Dense::build(const Shape& in, Rng& rng) {
   if (in.rank() != 1)
     throw InputError("dense needs flat input, got shape " + in.str() + "; put flatten before it");
+  if (units_ * in[0] > kMaxParams)
+    throw InputError(fmt::format("dense:{} on {} inputs would have {} weights, more than the limit of {}", units_, in[0],
+                                 units_ * in[0], kMaxParams));
   in_ = static_cast<int>(in[0]);
   weight = Tensor({units_, in_});
   weight_grad = Tensor({units_, in_});

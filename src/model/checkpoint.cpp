@@ -10,12 +10,17 @@
 #include "bnlab/error.h"
 #include "bnlab/io/safetensors.h"
 #include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 
 namespace bnlab {
 namespace {
 
 using json = nlohmann::json;
+
+// A million features per sample (MNIST has 784): enough for any image data set bnlab reads, small
+// enough that no layer on them can be made to allocate much.
+constexpr int64_t kMaxInputFeatures = int64_t{1} << 20;
 
 std::string require(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& file) {
   const auto it = meta.find(key);
@@ -93,6 +98,42 @@ void copy_state(const SafetensorsFile& file, Sequential& model, const std::strin
     if (!expected.count(t.name)) throw InputError(fmt::format("{}: unexpected tensor '{}' for this model", source, t.name));
 }
 
+Shape read_input_shape(const json& shape, const std::string& source) {
+  if (!shape.is_array() || shape.empty() || shape.size() > 3)
+    throw InputError(fmt::format("{}: input_shape must be a list of 1 to 3 sizes", source));
+  std::vector<int64_t> in;
+  int64_t features = 1;
+  for (const json& d : shape) {
+    if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > kMaxInputFeatures)
+      throw InputError(fmt::format("{}: input_shape has a bad size {}", source, d.dump()));
+    in.push_back(d.get<int64_t>());
+    features *= in.back();
+    if (features > kMaxInputFeatures)
+      throw InputError(fmt::format("{}: input_shape {} has more than {} features", source, shape.dump(), kMaxInputFeatures));
+  }
+  return Shape(in);
+}
+
+// Before the model is built: the file must hold each Dense layer's weight at its full size, so
+// that a spec asking for a huge layer is refused without allocating it (the file's size bounds
+// what loading it may allocate). Only Dense layers change the width of the data.
+void check_dense_weights(const Sequential& model, int64_t features, const SafetensorsFile& file, const std::string& source) {
+  int module = 0;
+  for (const auto& l : model.layers()) {
+    if (const auto* dense = dynamic_cast<const Dense*>(l.get())) {
+      const std::string key = fmt::format("{}.weight", module);
+      const std::vector<int64_t> expected = {dense->units(), features};
+      const NamedTensor* t = file.find(key);
+      if (!t) throw InputError(fmt::format("{}: tensor '{}' is missing", source, key));
+      if (t->shape != expected)
+        throw InputError(fmt::format("{}: tensor '{}' is {} {}, expected F32 {}", source, key, dtype_name(t->dtype),
+                                     json(t->shape).dump(), json(expected).dump()));
+      features = dense->units();
+    }
+    module += l->torch_modules();
+  }
+}
+
 }  // namespace
 
 InputStats input_stats(const Dataset& data) {
@@ -162,15 +203,13 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     if (!names[i].is_string()) throw InputError(fmt::format("{}: layer_names must be strings", source));
     ck.model.layer(i).name = names[i].get<std::string>();
   }
-  if (!shape.is_array() || shape.empty() || shape.size() > 3)
-    throw InputError(fmt::format("{}: input_shape must be a list of 1 to 3 sizes", source));
-  std::vector<int64_t> in;
-  for (const json& d : shape) {
-    if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > (1 << 24))
-      throw InputError(fmt::format("{}: input_shape has a bad size {}", source, d.dump()));
-    in.push_back(d.get<int64_t>());
+  const Shape in = read_input_shape(shape, source);
+  check_dense_weights(ck.model, in.numel(), file, source);
+  try {
+    ck.model.build(in, 0);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", source, e.what()));
   }
-  ck.model.build(Shape(in), 0);
   copy_state(file, ck.model, source);
   ck.train_inputs.divide_by = parse_double(require(meta, "divide_by", source), "divide_by", source);
   ck.train_inputs.min = parse_double(require(meta, "input_min", source), "input_min", source);

@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
-#include <numeric>
 
 #include "bnlab/error.h"
 #include "bnlab/rng.h"
@@ -28,6 +26,7 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
     if (!l->name.empty()) used[l->name] = 1;
   Rng rng(seed);
   Shape shape = input_shape;
+  int64_t params = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& l = *layers_[i];
     if (l.name.empty()) {
@@ -44,6 +43,8 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
     Rng layer_rng = rng.split(i);
     shape = l.build(shape, layer_rng);
     output_shapes_.push_back(shape);
+    params += l.count_params(true) + l.count_params(false);
+    if (params > kMaxParams) throw InputError(fmt::format("model: more than the limit of {} parameters", kMaxParams));
   }
   if (output_shape().rank() != 1) throw InputError("model: the output must be flat (N, classes), got " + output_shape().str());
   first_trainable_ = layers_.size();
@@ -142,60 +143,6 @@ LossResult Sequential::eval_batch(const Tensor& x, const int32_t* labels) {
   const Tensor& logits = forward_to_logits(x, Mode::Eval);
   probs_.resize({N, K});
   return softmax_cross_entropy_forward(probs_.data(), logits.data(), labels, N, K);
-}
-
-History Sequential::fit(const Dataset& train, const FitOptions& o) {
-  if (!built_ || !optimizer_) throw std::logic_error("Sequential::fit before build and compile");
-  if (o.epochs <= 0) throw InputError(fmt::format("epochs must be positive, got {}", o.epochs));
-  if (o.batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", o.batch_size));
-  if (train.size() == 0) throw InputError(train.name + ": no training samples");
-  check_labels(train);
-  if (o.validation) check_labels(*o.validation);
-
-  const int64_t n = train.size();
-  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(o.seed);
-  batch_x_.resize(input_shape_.with_batch(o.batch_size));
-  batch_y_.resize(o.batch_size);
-
-  History history;
-  int64_t total_steps = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    if (o.shuffle)
-      for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
-    if (o.callback) o.callback->on_epoch_begin(epoch, o.epochs, steps);
-    double loss_sum = 0.0;
-    int64_t correct = 0, seen = 0, step = 0;
-    for (; step < steps && (o.max_steps < 0 || total_steps < o.max_steps); ++step, ++total_steps) {
-      const int64_t begin = step * o.batch_size;
-      const int64_t bs = std::min<int64_t>(o.batch_size, n - begin);
-      batch_x_.resize_batch(bs);
-      train.gather(batch_x_.data(), batch_y_.data(), order.data() + begin, bs);
-      const LossResult r = train_step(batch_x_, batch_y_.data(), o.callback, step + 1);
-      loss_sum += r.loss_sum;
-      correct += r.correct;
-      seen += bs;
-      if (o.callback) o.callback->on_batch_end(step + 1, steps, loss_sum / seen, double(correct) / seen);
-    }
-    EpochLogs logs;
-    logs.epoch = epoch;
-    logs.steps = step;
-    logs.loss = seen ? loss_sum / seen : NAN;
-    logs.accuracy = seen ? double(correct) / seen : NAN;
-    if (o.validation) {
-      const Metrics v = evaluate(*o.validation, o.batch_size);
-      logs.val_loss = v.loss;
-      logs.val_accuracy = v.accuracy;
-    }
-    logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    history.epochs.push_back(logs);
-    if (o.callback) o.callback->on_epoch_end(logs);
-    if (o.max_steps >= 0 && total_steps >= o.max_steps) break;
-  }
-  return history;
 }
 
 Metrics Sequential::evaluate(const Dataset& data, int batch_size) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "bnlab/error.h"
 #include "bnlab/layers/basic.h"
@@ -80,6 +81,8 @@ std::unique_ptr<Layer> parse_dense(const std::vector<std::string>& parts, const 
 
 std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const TokenContext& ctx) {
   BatchNormOptions o = BatchNormOptions::keras();
+  bool renorm = false;
+  std::optional<float> rmax, dmax;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
     const size_t eq = p.find('=');
@@ -98,9 +101,19 @@ std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const Tok
       o.center = ctx.flag(value, "center");
     else if (key == "scale")
       o.scale = ctx.flag(value, "scale");
+    else if (p == "renorm")
+      renorm = true;
+    else if (key == "rmax")
+      rmax = static_cast<float>(ctx.number(value, "rmax"));
+    else if (key == "dmax")
+      dmax = static_cast<float>(ctx.number(value, "dmax"));
     else
-      ctx.fail(fmt::format("unknown bn option '{}' (keras, torch, momentum=, eps=, center=, scale=)", p));
+      ctx.fail(fmt::format("unknown bn option '{}' (keras, torch, momentum=, eps=, center=, scale=, renorm, rmax=, dmax=)", p));
   }
+  if ((rmax || dmax) && !renorm) ctx.fail("rmax and dmax are options of renorm, e.g. bn:renorm:rmax=3:dmax=5");
+  o.renorm = renorm;
+  o.rmax = rmax.value_or(o.rmax);
+  o.dmax = dmax.value_or(o.dmax);
   return std::make_unique<BatchNormalization>(o);
 }
 

@@ -37,7 +37,7 @@ Json read_json_object(const fs::path& file) {
   Json json;
   try {
     json = Json::parse(read_text(file));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw InputError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }
   if (!json.is_object()) throw InputError(fmt::format("{}: expected a JSON object", file.string()));

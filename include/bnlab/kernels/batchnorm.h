@@ -14,6 +14,17 @@
 //            scale = gamma / sqrt(moving_var + eps) and shift = beta - moving_mean * scale.
 // Statistics are accumulated in double, so large batches and large means stay exact.
 // gamma and beta may be null (scale=False / center=False): gamma = 1, beta = 0.
+//
+// Batch Renormalization (Ioffe 2017), training only; inference is the same folded formula. With the
+// moving sigma[c] = sqrt(moving_var[c] + eps) and the batch's sigma_B[c] = 1 / invstd[c]:
+//            r[c]      = clip(sigma_B[c] / sigma[c], 1 / rmax, rmax)
+//            d[c]      = clip((mean[c] - moving_mean[c]) / sigma[c], -dmax, dmax)
+//            y[n, c]   = ((x[n, c] - mean[c]) * invstd[c] * r[c] + d[c]) * gamma[c] + beta[c]
+// r and d are constants for backprop (the paper's stop_gradient), so with xhat as above:
+//            dbeta[c]  += sum_n dy[n, c]
+//            dgamma[c] += r[c] * sum_n dy[n, c] * xhat[n, c] + d[c] * sum_n dy[n, c]
+//            dx         = the BN dx above with gamma[c] replaced by gamma[c] * r[c]
+// rmax = 1 and dmax = 0 give r = 1 and d = 0: plain BN.
 
 namespace bnlab {
 
@@ -25,6 +36,19 @@ void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var,
 // mean, invstd: (C) from the forward  gamma: (C) or null
 void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                               const double* mean, const float* invstd, const float* gamma, int N, int C);
+
+// y: (N, C)  mean, invstd, var, r, d: (C) written  x: (N, C)  gamma, beta: (C) or null
+// moving_mean, moving_var: (C), the statistics before this batch's update
+void batchnorm_renorm_forward_train(float* y, double* mean, float* invstd, double* var, float* r, float* d,
+                                    const float* x, const float* gamma, const float* beta,
+                                    const float* moving_mean, const float* moving_var, float rmax, float dmax,
+                                    int N, int C, float eps);
+
+// dx: (N, C) or null  dgamma, dbeta: (C) accumulated, or null  dy, x: (N, C)
+// mean, invstd, r, d: (C) from the forward  gamma: (C) or null
+void batchnorm_renorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                     const double* mean, const float* invstd, const float* r, const float* d,
+                                     const float* gamma, int N, int C);
 
 // scale, shift: (C) written  moving_mean, moving_var: (C)  gamma, beta: (C) or null
 void batchnorm_fold(float* scale, float* shift, const float* moving_mean, const float* moving_var,

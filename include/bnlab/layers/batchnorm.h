@@ -11,6 +11,11 @@
 //     the unbiased batch variance (x N / (N - 1)); with momentum unset, the cumulative average
 //     (momentum = 1 / num_batches_tracked).
 // Training on one sample per feature is an error (the variance is undefined), as in PyTorch.
+//
+// Batch Renormalization (Ioffe 2017, `renorm`): training corrects the batch statistics towards the
+// moving ones by r and d, clipped to [1/rmax, rmax] and [-dmax, dmax] (kernels/batchnorm.h), so the
+// training output approaches the inference output even when batches are small. The moving
+// statistics are updated as in the chosen convention; inference is unchanged.
 #include <optional>
 
 #include "bnlab/layers/layer.h"
@@ -27,6 +32,9 @@ struct BatchNormOptions {
   float eps = 1e-3f;
   bool center = true;  // learn beta
   bool scale = true;   // learn gamma
+  bool renorm = false;  // Batch Renormalization
+  float rmax = 3.0f;    // renorm: r in [1/rmax, rmax], rmax >= 1
+  float dmax = 5.0f;    // renorm: d in [-dmax, dmax], dmax >= 0
 
   static BatchNormOptions keras() { return {}; }
   static BatchNormOptions torch() { return {BnConvention::Torch, 0.1, 1e-5f, true, true}; }
@@ -58,6 +66,7 @@ class BatchNormalization : public Layer {
   int C_ = 0;
   std::vector<double> mean_, var_;  // batch statistics of the last training forward
   Tensor invstd_;
+  Tensor renorm_r_, renorm_d_;  // Batch Renormalization's corrections of the last training forward
   Tensor scale_, shift_;        // folded moving statistics of the last inference forward
 };
 

@@ -13,6 +13,10 @@
 
 namespace bnlab {
 
+// The most parameters a layer or a model may have (67M, 256 MiB of float32; four times that with
+// gradients and Adam's moments): a spec asking for more is a mistake, refused before allocating.
+inline constexpr int64_t kMaxParams = int64_t{1} << 26;
+
 enum class Mode { Train, Eval };
 
 // A named view of a parameter or buffer, with the names of PyTorch's state_dict

@@ -5,10 +5,13 @@
 // The loss is fused with the output softmax (log-sum-exp), so it is stable for any logits; when
 // the last layer has no softmax, its output is taken as logits (PyTorch's CrossEntropyLoss).
 // Training metrics are running averages over the epoch, weighted by batch size, as in Keras.
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,7 @@ struct EpochLogs {
   double val_loss = NAN, val_accuracy = NAN;  // NaN without validation data
   double seconds = 0.0;                       // wall time, validation included
   int64_t steps = 0;
+  int64_t skipped = 0;                        // steps skipped for a non-finite loss or gradient
 };
 
 struct History {
@@ -50,6 +54,41 @@ class TrainingCallback {
   virtual void on_epoch_end(const EpochLogs& logs) {}
 };
 
+// Where a run stands between two steps of fit. Together with the model's state (weights, moving
+// statistics, dropout generators) and the optimiser's (moments, step count) it is everything fit
+// needs to continue as if it had never stopped: the same seed and threads then give the same
+// weights, bit for bit.
+struct TrainingPosition {
+  int epoch = 1;            // the epoch in progress, 1-based
+  int64_t step = 0;         // its steps already taken
+  int64_t total_steps = 0;  // steps taken in all epochs
+  // The data order and its generator as they were when `epoch` began, before its shuffle (each
+  // epoch shuffles the previous epoch's order).
+  std::vector<int64_t> order;
+  std::array<uint64_t, 4> order_rng{};
+  // The epoch's running sums so far.
+  double loss_sum = 0.0;
+  int64_t correct = 0, seen = 0, skipped = 0;
+  double seconds = 0.0;  // wall time spent in the epoch so far
+  History history;       // the epochs completed
+};
+
+// What fit does with a batch whose loss or gradient holds NaN or Inf. Either way the batch leaves
+// no trace: weights, moving statistics and optimiser stay as the last good step left them.
+enum class NonFinitePolicy {
+  Stop,       // throw TrainingStopped
+  SkipBatch,  // count it in EpochLogs::skipped and go on with the next batch
+};
+
+// fit ended early: a non-finite loss or gradient, or a stop request. what() is one line naming the
+// epoch and step (and, for a non-finite value, the layer).
+class TrainingStopped : public std::runtime_error {
+ public:
+  enum class Reason { NonFinite, StopRequested };
+  TrainingStopped(Reason reason, const std::string& what) : std::runtime_error(what), reason(reason) {}
+  Reason reason;
+};
+
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
@@ -58,6 +97,16 @@ struct FitOptions {
   const Dataset* validation = nullptr;
   int64_t max_steps = -1;              // stop after this many steps in all (-1: no limit)
   TrainingCallback* callback = nullptr;
+  // Continue from this position instead of epoch 1; the model's and optimiser's state must have
+  // been restored to what they were there (training_state.h does both).
+  const TrainingPosition* resume = nullptr;
+  // Called with the position at the end of every epoch (validation done) and before fit stops on
+  // a stop request, so that the caller can save a checkpoint.
+  std::function<void(const TrainingPosition&)> checkpoint;
+  // Polled between steps (e.g. set by a signal handler): once true, fit calls checkpoint and
+  // throws TrainingStopped.
+  const std::atomic<bool>* stop_requested = nullptr;
+  NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
 };
 
 // One entry of the PyTorch-compatible state_dict: "2.weight" -> the tensor, or an int64 counter.
@@ -67,6 +116,8 @@ struct StateEntry {
   int64_t* counter = nullptr;
   bool trainable = false;
 };
+
+class FitLoop;
 
 class Sequential {
  public:
@@ -80,6 +131,8 @@ class Sequential {
   void build(const Shape& input_shape, uint64_t seed);
   void compile(std::unique_ptr<Optimizer> optimizer);
 
+  // Trains for options.epochs (src/model/fit.cpp). Throws InputError for bad options or data,
+  // TrainingStopped when stopped early.
   History fit(const Dataset& train, const FitOptions& options);
   Metrics evaluate(const Dataset& data, int batch_size = 32);
   // Model outputs (probabilities for a softmax output), (n, K), for the given samples.
@@ -109,6 +162,7 @@ class Sequential {
   bool built() const { return built_; }
 
  private:
+  friend class FitLoop;  // fit's loop, in its own file
   int num_classes() const;
   void check_labels(const Dataset& data) const;
   // Runs layers [0, L-1) and the last up to its logits; returns the logits.

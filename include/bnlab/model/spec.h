@@ -3,7 +3,7 @@
 // "@name" suffix giving the layer's name.
 //   flatten
 //   dense:UNITS[:relu|sigmoid|tanh|softmax|linear][:nobias]
-//   bn[:keras|torch][:momentum=M|none][:eps=E][:center=0][:scale=0]
+//   bn[:keras|torch][:momentum=M|none][:eps=E][:center=0][:scale=0][:renorm[:rmax=R][:dmax=D]]
 //   ln[:eps=E][:center=0][:scale=0]
 //   dropout:RATE
 //   relu | sigmoid | tanh | softmax

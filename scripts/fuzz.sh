@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# fuzz.sh [SECONDS]: runs each libFuzzer target of build-asan/ (scripts/sanitize.sh builds it) for
+# SECONDS (default 60), starting from the committed seeds (fuzz/README.md). New inputs go to
+# build-asan/fuzz/corpus/TARGET, crashing ones to build-asan/fuzz/crashes/TARGET/; any crash fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+source scripts/sanitizer_env.sh
+
+seeds_idx=(tests/corpus/idx)
+seeds_checkpoint=(tests/corpus/checkpoints tests/corpus/train_states tests/fixtures/corrupt)
+seeds_spec=(tests/corpus/specs fuzz/seeds/spec)
+status=0
+for target in idx checkpoint spec; do
+  work=build-asan/fuzz
+  mkdir -p "$work/corpus/$target" "$work/crashes/$target"
+  seeds="seeds_${target}[@]"
+  regressions=()
+  [ -d "fuzz/regressions/$target" ] && regressions=("fuzz/regressions/$target")
+  dict=()
+  [ -f "fuzz/$target.dict" ] && dict=(-dict="fuzz/$target.dict")
+  log=$work/$target.log
+  if ! "$work/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+      -artifact_prefix="$work/crashes/$target/" "$work/corpus/$target" "${!seeds}" "${regressions[@]}" >"$log" 2>&1; then
+    echo "fuzz $target: FAILED (see $log and $work/crashes/$target/)"
+    tail -40 "$log"
+    status=1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  echo "fuzz $target: ${runs:-?} executions in ${seconds}s (${rate:-?}/s)"
+done
+exit $status

@@ -1,0 +1,74 @@
+#pragma once
+// What the claim experiments share: data subsets, seeds, progress lines, curves and chart series.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bnlab/experiments/claims.h"
+
+namespace bnlab::experiments::detail {
+
+// The first n samples of data (all of them when n is 0 or larger than the set).
+Dataset first(const Dataset& data, int64_t n);
+
+// A TrainSpec with the budget's batch size and Adam learning rate, for the given seed.
+TrainSpec base_spec(const Budget& b, const std::string& model, uint64_t seed);
+
+// Runs fn(seed) for seeds 1..b.seeds and collects the results.
+template <class F>
+auto over_seeds(const Budget& b, F fn) {
+  std::vector<decltype(fn(uint64_t{1}))> out;
+  for (int s = 1; s <= b.seeds; ++s) out.push_back(fn(static_cast<uint64_t>(s)));
+  return out;
+}
+
+// f(x) for every x.
+template <class T, class F>
+std::vector<double> each(const std::vector<T>& xs, F f) {
+  std::vector<double> out;
+  for (const T& x : xs) out.push_back(f(x));
+  return out;
+}
+
+// Progress of one experiment: "[2/7 learning rates] run 5/72 mlp-bn sgd lr=0.3 seed 2: 0.9612 (0.4s)".
+class Progress {
+ public:
+  Progress(const Log& log, std::string title, int runs);
+  // Logs the run that just finished: what it was and what it gave.
+  void done(const std::string& what, const std::string& result);
+
+ private:
+  const Log& log_;
+  std::string title_;
+  int runs_, finished_ = 0;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Mean validation accuracy at each evaluation index over runs (the runs share the schedule; a run
+// that stopped early counts with its last evaluation).
+std::vector<double> mean_val_curve(const std::vector<RunTrace>& runs);
+std::vector<double> eval_steps(const RunTrace& run);
+
+double log10_or_nan(double v);
+
+nlohmann::json to_json(const Spread& s);
+nlohmann::json to_json(const std::vector<Spread>& s);
+
+// tab10 colours: BN blue, no BN orange, LayerNorm green, renorm red, extra purple and brown.
+inline constexpr plot::Rgb kBlue{0.122, 0.467, 0.706}, kOrange{1.000, 0.498, 0.055}, kGreen{0.173, 0.627, 0.173},
+    kRed{0.839, 0.153, 0.157}, kPurple{0.580, 0.404, 0.741}, kBrown{0.549, 0.337, 0.294};
+
+plot::Series line(const std::string& label, std::vector<double> x, std::vector<double> y, plot::Rgb colour,
+                  plot::Dash dash = plot::Dash::Solid, bool markers = true);
+
+// "97.12%"
+std::string pct(double fraction, int decimals = 2);
+// "97.12 ± 0.10%"
+std::string pct(const Spread& s, int decimals = 2);
+
+}  // namespace bnlab::experiments::detail

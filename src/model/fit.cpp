@@ -1,0 +1,259 @@
+// Sequential::fit: the training loop, with checkpoints between steps, resumption from a saved
+// position, stop requests and a guard against non-finite losses and gradients.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <optional>
+
+#include "bnlab/error.h"
+#include "bnlab/model/sequential.h"
+#include "bnlab/rng.h"
+
+namespace bnlab {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One batch's activations must fit in this many floats (1 GiB), so that a huge batch size is a
+// clear error rather than the kernel's out-of-memory killer.
+constexpr int64_t kMaxBatchActivations = int64_t{1} << 28;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// True when no element is NaN or Inf: exactly those have every exponent bit set. The integer test
+// vectorises where a float reduction (without -ffast-math) would not.
+bool all_finite(const float* x, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return bad == 0;
+}
+
+// Fisher-Yates with the run's generator.
+void shuffle(std::vector<int64_t>& order, Rng& rng) {
+  for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+}
+
+TrainingPosition fresh_position(int64_t n, uint64_t seed) {
+  TrainingPosition p;
+  p.order.resize(n);
+  std::iota(p.order.begin(), p.order.end(), 0);
+  p.order_rng = Rng(seed).state();
+  return p;
+}
+
+// The moving statistics and batch counts a training forward pass updates, saved before each step
+// so that a bad batch leaves no trace in them (a few thousand floats: cheap next to the step).
+class MovingState {
+ public:
+  explicit MovingState(Sequential& model) {
+    for (StateEntry& e : model.state_dict())
+      if (!e.trainable) entries_.push_back(e);
+  }
+  void save() {
+    tensors_.resize(entries_.size());
+    counters_.resize(entries_.size());
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].tensor) tensors_[i] = *entries_[i].tensor;
+      if (entries_[i].counter) counters_[i] = *entries_[i].counter;
+    }
+  }
+  void restore() {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].tensor) *entries_[i].tensor = tensors_[i];
+      if (entries_[i].counter) *entries_[i].counter = counters_[i];
+    }
+  }
+
+ private:
+  std::vector<StateEntry> entries_;
+  std::vector<Tensor> tensors_;
+  std::vector<int64_t> counters_;
+};
+
+}  // namespace
+
+class FitLoop {
+ public:
+  FitLoop(Sequential& model, const Dataset& train, const FitOptions& o);
+  History run();
+
+ private:
+  void check_options() const;
+  void check_resume() const;
+  void allocate_batch();
+  bool step_limit_reached() const { return o_.max_steps >= 0 && pos_.total_steps >= o_.max_steps; }
+  void run_epoch();
+  void stop_if_requested(Clock::time_point epoch_start);
+  void train_batch();
+  std::optional<std::string> non_finite(const LossResult& r) const;
+  std::string first_non_finite_output() const;
+  void finish_epoch(Clock::time_point epoch_start);
+
+  Sequential& model_;
+  const Dataset& train_;
+  const FitOptions& o_;
+  int64_t n_, steps_;
+  TrainingPosition pos_;
+  std::vector<int64_t> order_;  // this epoch's order
+  Rng rng_;
+  std::vector<ParamRef> trainable_;
+  std::vector<std::pair<const Layer*, ParamRef>> gradients_;
+  MovingState moving_;
+};
+
+FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
+    : model_(model), train_(train), o_(o), n_(train.size()), moving_(model) {
+  check_options();
+  steps_ = (n_ + o.batch_size - 1) / o.batch_size;
+  pos_ = o.resume ? *o.resume : fresh_position(n_, o.seed);
+  if (o.resume) check_resume();
+  trainable_ = model.trainable_params();
+  for (const auto& l : model.layers_)
+    for (ParamRef& p : l->params())
+      if (p.grad) gradients_.emplace_back(l.get(), p);
+  allocate_batch();
+}
+
+void FitLoop::check_options() const {
+  if (!model_.built_ || !model_.optimizer_) throw std::logic_error("Sequential::fit before build and compile");
+  if (o_.epochs <= 0) throw InputError(fmt::format("epochs must be positive, got {}", o_.epochs));
+  if (o_.batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", o_.batch_size));
+  if (n_ == 0) throw InputError(train_.name + ": no training samples");
+  model_.check_labels(train_);
+  if (o_.validation) model_.check_labels(*o_.validation);
+}
+
+// A position saved for another data set or batch size is the caller's mistake: training_state.h
+// checks saved positions against the run's settings, naming the file.
+void FitLoop::check_resume() const {
+  if (static_cast<int64_t>(pos_.order.size()) != n_ || pos_.step < 0 || pos_.step >= steps_ || pos_.epoch < 1 ||
+      pos_.history.epochs.size() != static_cast<size_t>(pos_.epoch - 1))
+    throw std::invalid_argument("FitOptions::resume does not belong to this training set and batch size");
+}
+
+void FitLoop::allocate_batch() {
+  const int64_t rows = std::min<int64_t>(o_.batch_size, n_);
+  int64_t per_sample = model_.input_shape_.numel();
+  for (const Shape& s : model_.output_shapes_) per_sample += s.numel();
+  if (rows * per_sample > kMaxBatchActivations)
+    throw InputError(fmt::format("batch size {} needs {} activations per batch, more than the limit of {}; use a smaller batch",
+                                 rows, rows * per_sample, kMaxBatchActivations));
+  model_.batch_x_.resize(model_.input_shape_.with_batch(rows));
+  model_.batch_y_.resize(rows);
+}
+
+History FitLoop::run() {
+  while (pos_.epoch <= o_.epochs && !step_limit_reached()) run_epoch();
+  return pos_.history;
+}
+
+void FitLoop::run_epoch() {
+  const auto start = Clock::now();
+  order_ = pos_.order;
+  rng_.set_state(pos_.order_rng);
+  if (o_.shuffle) shuffle(order_, rng_);
+  if (o_.callback) o_.callback->on_epoch_begin(pos_.epoch, o_.epochs, steps_);
+  while (pos_.step < steps_ && !step_limit_reached()) {
+    stop_if_requested(start);
+    train_batch();
+  }
+  finish_epoch(start);
+}
+
+void FitLoop::stop_if_requested(Clock::time_point epoch_start) {
+  if (!o_.stop_requested || !o_.stop_requested->load()) return;
+  TrainingPosition here = pos_;
+  here.seconds += since(epoch_start);
+  if (o_.checkpoint) o_.checkpoint(here);
+  throw TrainingStopped(TrainingStopped::Reason::StopRequested,
+                        fmt::format("stopped at epoch {}, step {} of {}", pos_.epoch, pos_.step, steps_));
+}
+
+void FitLoop::train_batch() {
+  const int64_t begin = pos_.step * o_.batch_size;
+  const int64_t rows = std::min<int64_t>(o_.batch_size, n_ - begin);
+  Tensor& x = model_.batch_x_;
+  int32_t* y = model_.batch_y_.data();
+  x.resize_batch(rows);
+  train_.gather(x.data(), y, order_.data() + begin, rows);
+  moving_.save();
+
+  model_.zero_grad();
+  const LossResult r = model_.forward_backward(x, y);
+  if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
+  if (const auto problem = non_finite(r)) {
+    moving_.restore();
+    if (o_.on_non_finite == NonFinitePolicy::Stop)
+      throw TrainingStopped(TrainingStopped::Reason::NonFinite,
+                            fmt::format("non-finite {} at epoch {}, step {}", *problem, pos_.epoch, pos_.step + 1));
+    ++pos_.skipped;
+  } else {
+    model_.optimizer_->step(trainable_);
+    pos_.loss_sum += r.loss_sum;
+    pos_.correct += r.correct;
+    pos_.seen += rows;
+  }
+  ++pos_.step;
+  ++pos_.total_steps;
+  if (o_.callback)
+    o_.callback->on_batch_end(pos_.step, steps_, pos_.loss_sum / pos_.seen, double(pos_.correct) / pos_.seen);
+}
+
+// What is non-finite, naming the layer: "loss (nan), first in the output of layer 'dense_1'" or
+// "gradient of layer 'dense_1' (weight)". Nothing when the step is sound.
+std::optional<std::string> FitLoop::non_finite(const LossResult& r) const {
+  if (!std::isfinite(r.loss_sum))
+    return fmt::format("loss ({}), first in the output of layer '{}'", std::isnan(r.loss_sum) ? "NaN" : "Inf",
+                       first_non_finite_output());
+  for (const auto& [layer, p] : gradients_)
+    if (!all_finite(p.grad->data(), p.grad->numel()))
+      return fmt::format("gradient of layer '{}' ({})", layer->name, p.name);
+  return std::nullopt;
+}
+
+// The loss is only non-finite when some layer's output is; the output layer's is the logits.
+std::string FitLoop::first_non_finite_output() const {
+  const auto& layers = model_.layers_;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Tensor& out = model_.acts_[i + 1];
+    if (!all_finite(out.data(), out.numel())) return layers[i]->name;
+  }
+  return layers.back()->name;
+}
+
+void FitLoop::finish_epoch(Clock::time_point epoch_start) {
+  EpochLogs logs;
+  logs.epoch = pos_.epoch;
+  logs.steps = pos_.step;
+  logs.skipped = pos_.skipped;
+  logs.loss = pos_.seen ? pos_.loss_sum / pos_.seen : NAN;
+  logs.accuracy = pos_.seen ? double(pos_.correct) / pos_.seen : NAN;
+  if (o_.validation) {
+    const Metrics v = model_.evaluate(*o_.validation, o_.batch_size);
+    logs.val_loss = v.loss;
+    logs.val_accuracy = v.accuracy;
+  }
+  logs.seconds = pos_.seconds + since(epoch_start);
+  pos_.history.epochs.push_back(logs);
+  if (o_.callback) o_.callback->on_epoch_end(logs);
+
+  pos_.order = order_;  // the next epoch shuffles this one's order
+  pos_.order_rng = rng_.state();
+  ++pos_.epoch;
+  pos_.step = 0;
+  pos_.loss_sum = 0.0;
+  pos_.correct = pos_.seen = pos_.skipped = 0;
+  pos_.seconds = 0.0;
+  if (o_.checkpoint) o_.checkpoint(pos_);
+}
+
+History Sequential::fit(const Dataset& train, const FitOptions& options) { return FitLoop(*this, train, options).run(); }
+
+}  // namespace bnlab
