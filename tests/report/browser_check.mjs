@@ -27,22 +27,38 @@ const browser = spawn(chromiumPath, [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--hide-scrollbars', `--user-data-dir=${profile}`,
   '--remote-debugging-pipe', 'about:blank',
-], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
 let browserLog = '';
 browser.stderr.on('data', (chunk) => { browserLog += chunk; });
 
 const timer = setTimeout(() => fail(`timed out after ${kTimeoutMs / 1000} s`), kTimeoutMs);
 
-// Chromium writes into its profile until it has exited: stop it, wait, then remove the profile.
+// Chromium and its helper processes (network service, crashpad, zygote) write into the profile
+// until they have all exited, and the helpers can outlive the main process. So: wait for the main
+// process, then kill its whole process group (it was started detached, as a group leader), then
+// remove the profile. A profile that still cannot be removed is a leaked temp folder, reported on
+// stderr, not a failed check.
 async function cleanUp() {
   closing = true;
   clearTimeout(timer);
   if (browser.exitCode === null && browser.signalCode === null) {
     const exited = new Promise((r) => browser.once('exit', r));
-    browser.kill();
+    try { process.kill(-browser.pid, 'SIGTERM'); } catch { browser.kill(); }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   }
-  rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  try { process.kill(-browser.pid, 'SIGKILL'); } catch { /* the group is gone already */ }
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      rmSync(profile, { recursive: true, force: true });
+      return;
+    } catch (error) {
+      if (attempt === 10) {
+        console.error(`note: could not remove the Chromium profile ${profile}: ${error.message}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }
 
 async function fail(message) {
