@@ -31,7 +31,7 @@ void BM_BatchNormTrain(benchmark::State& state) {
   gamma.fill(1.0f);
   std::vector<double> mean(C), var(C);
   for (auto _ : state) {
-    batchnorm_forward_train(y.data(), mean.data(), invstd.data(), var.data(), x.data(), gamma.data(), beta.data(), N, C, 1e-3f);
+    batchnorm_forward_train(y.data(), nullptr, mean.data(), invstd.data(), var.data(), x.data(), gamma.data(), beta.data(), N, C, 1e-3f);
     batchnorm_backward_train(dx.data(), dg.data(), db.data(), dy.data(), x.data(), mean.data(), invstd.data(), gamma.data(), N, C);
     benchmark::DoNotOptimize(dx.data());
   }

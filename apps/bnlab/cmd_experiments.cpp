@@ -81,7 +81,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   NotebookBugOptions& n = e.notebook_bug;
   e.notebook_bug_cmd = app.add_subcommand("notebook-bug", "replay the seed notebook under hypotheses about its evaluation bug");
   e.notebook_bug_cmd->add_option("--epochs", n.epochs, "cap both models' epochs (default: the notebook's 30 and 15)");
-  e.notebook_bug_cmd->add_option("--seed", n.seed, "seed")->capture_default_str();
+  e.notebook_bug_cmd->add_option("--seed", n.seed, "seed")->check(kNotNegative)->capture_default_str();
   e.notebook_bug_cmd->add_option("--out", n.out, "run directory (default: runs/notebook-bug-<time>)");
   e.notebook_bug_cmd->add_option("--threads", n.threads, "threads (0: one per core)")->capture_default_str();
   e.notebook_bug_cmd->add_flag("--json", n.json, "one JSON document on stdout");

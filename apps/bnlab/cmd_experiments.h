@@ -12,6 +12,11 @@
 
 namespace bnlab::cli {
 
+// CLI11 reads "-1" into an unsigned option as 2^64 - 1; this check refuses it instead.
+inline const CLI::Validator kNotNegative(
+    [](std::string& text) { return text.starts_with('-') ? std::string("must not be negative, got " + text) : std::string(); },
+    "NOT NEGATIVE");
+
 struct ClaimsOptions {
   bool full = false;       // the complete protocol instead of the fast default
   std::vector<int> only;   // claim numbers (empty: all seven)

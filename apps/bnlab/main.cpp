@@ -22,11 +22,6 @@ void add_data_options(CLI::App* cmd, DataOptions& d) {
   cmd->add_option("--data-dir", d.data_dir, "cache root (else $BNLAB_DATA, $XDG_CACHE_HOME/bnlab, ~/.cache/bnlab)");
 }
 
-// CLI11 reads "-1" into an unsigned option as 2^64 - 1; refuse it instead.
-const CLI::Validator kNotNegative(
-    [](std::string& text) { return text.starts_with('-') ? std::string("must not be negative, got " + text) : std::string(); },
-    "NOT NEGATIVE");
-
 void add_eval_options(CLI::App* cmd, EvalOptions& e) {
   cmd->add_option("checkpoint", e.checkpoint, "model.safetensors written by bnlab train or compare")->required();
   cmd->add_option("--split", e.split, "test, valid or train")->capture_default_str();
@@ -110,7 +105,7 @@ int main(int argc, char** argv) {
   compare->add_flag("--quick", compare_opts.quick, "small subset and 2 epochs (a smoke test in seconds)");
   compare->add_flag("--unscaled-test", compare_opts.unscaled_test, "also evaluate on a test set not divided by 255, as the notebook did");
   compare->add_flag("--json", compare_opts.json, "one JSON document on stdout");
-  compare->add_option("--seed", compare_opts.seed, "seed")->capture_default_str();
+  compare->add_option("--seed", compare_opts.seed, "seed")->check(kNotNegative)->capture_default_str();
   compare->add_option("--threads", compare_opts.threads, "threads (0: one per core)");
   add_data_options(compare, compare_opts.data);
 

@@ -5,14 +5,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/column_blocks.h"
+
 namespace bnlab {
 namespace {
 
-// Column blocks give each thread whole features, so every reduction runs in one fixed order
-// whatever the thread count: results are bit-identical run to run.
-constexpr int kBlock = 64;
+// Per-feature work in chunks of kChunk columns (kernels/column_blocks.h): a chunk's accumulators
+// (two doubles per feature) stay in L1 while the rows stream through.
+constexpr int kChunk = 512;
 
-int num_blocks(int C) { return (C + kBlock - 1) / kBlock; }
+template <class ChunkFn>
+void for_feature_chunks(int N, int C, ChunkFn chunk) {
+  for_column_chunks(N, C, kChunk, chunk);
+}
 
 // mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
 // x with double accuracy even when the mean is far larger than the spread.
@@ -42,19 +47,17 @@ void renorm_correction(const Renorm& renorm, int c, double mean, double var, flo
   d = renorm.d[c];
 }
 
-void forward_train(float* y, double* mean, float* invstd, double* var, const float* x, const float* gamma,
+void forward_train(float* y, float* u, double* mean, float* invstd, double* var, const float* x, const float* gamma,
                    const float* beta, int N, int C, float eps, const Renorm* renorm) {
-#pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
-  for (int blk = 0; blk < num_blocks(C); ++blk) {
-    const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
-    double sum[kBlock] = {}, sq[kBlock] = {};
+  for_feature_chunks(N, C, [&](int c0, int w) {
+    double sum[kChunk] = {}, sq[kChunk] = {};
     // Scalar math: sum[c] = sum_n x[n, c]
     for (int n = 0; n < N; ++n) {
       const float* xr = x + (int64_t)n * C + c0;
 #pragma omp simd
       for (int j = 0; j < w; ++j) sum[j] += xr[j];
     }
-    double mu[kBlock];
+    double mu[kChunk];
     for (int j = 0; j < w; ++j) mu[j] = sum[j] / N;
     // Scalar math: sq[c] = sum_n (x[n, c] - mean[c])^2  (two passes: exact for large means)
     for (int n = 0; n < N; ++n) {
@@ -65,7 +68,7 @@ void forward_train(float* y, double* mean, float* invstd, double* var, const flo
         sq[j] += d * d;
       }
     }
-    float a[kBlock], b[kBlock], m_hi[kBlock], m_lo[kBlock];
+    float a[kChunk], b[kChunk], m_hi[kChunk], m_lo[kChunk], ua[kChunk], ub[kChunk];
     for (int j = 0; j < w; ++j) {
       const int c = c0 + j;
       const double v = sq[j] / N;
@@ -79,24 +82,37 @@ void forward_train(float* y, double* mean, float* invstd, double* var, const flo
       if (renorm) renorm_correction(*renorm, c, mu[j], v, eps, r, d);
       a[j] = static_cast<float>(is * r * g);
       b[j] = static_cast<float>((beta ? beta[c] : 0.0) + d * g);
+      ua[j] = static_cast<float>(is * r);
+      ub[j] = static_cast<float>(d);
     }
     // Scalar math: y[n, c] = (x[n, c] - mean[c]) * a[c] + b[c], a = invstd * r * gamma, b = d * gamma + beta
+    //              u[n, c] = (x[n, c] - mean[c]) * invstd[c] * r[c] + d[c]   (when wanted)
     for (int n = 0; n < N; ++n) {
       const float* xr = x + (int64_t)n * C + c0;
       float* yr = y + (int64_t)n * C + c0;
+      if (u) {
+        float* ur = u + (int64_t)n * C + c0;
 #pragma omp simd
-      for (int j = 0; j < w; ++j) yr[j] = ((xr[j] - m_hi[j]) - m_lo[j]) * a[j] + b[j];
+        for (int j = 0; j < w; ++j) {
+          const float centred = (xr[j] - m_hi[j]) - m_lo[j];
+          yr[j] = centred * a[j] + b[j];
+          ur[j] = centred * ua[j] + ub[j];
+        }
+      } else {
+#pragma omp simd
+        for (int j = 0; j < w; ++j) yr[j] = ((xr[j] - m_hi[j]) - m_lo[j]) * a[j] + b[j];
+      }
     }
-  }
+  });
 }
 
 // r, d: (C), or both null for plain BN (r = 1, d = 0).
 void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const double* mean,
                     const float* invstd, const float* r, const float* d, const float* gamma, int N, int C) {
-#pragma omp parallel for schedule(static) if ((int64_t)N * C > 32768)
-  for (int blk = 0; blk < num_blocks(C); ++blk) {
-    const int c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock), w = c1 - c0;
-    double sum_dy[kBlock] = {}, sum_dy_xmu[kBlock] = {};
+  for_feature_chunks(N, C, [&](int c0, int w) {
+    double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {};
+    double mu[kChunk];
+    for (int j = 0; j < w; ++j) mu[j] = mean[c0 + j];
     // Scalar math: sum_dy[c] = sum_n dy[n, c];  sum_dy_xmu[c] = sum_n dy[n, c] * (x[n, c] - mean[c])
     for (int n = 0; n < N; ++n) {
       const float* xr = x + (int64_t)n * C + c0;
@@ -104,10 +120,10 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
 #pragma omp simd
       for (int j = 0; j < w; ++j) {
         sum_dy[j] += dyr[j];
-        sum_dy_xmu[j] += (double)dyr[j] * ((double)xr[j] - mean[c0 + j]);
+        sum_dy_xmu[j] += (double)dyr[j] * ((double)xr[j] - mu[j]);
       }
     }
-    float k_dy[kBlock], k_x[kBlock], k_0[kBlock], m_hi[kBlock], m_lo[kBlock];
+    float k_dy[kChunk], k_x[kChunk], k_0[kChunk], m_hi[kChunk], m_lo[kChunk];
     for (int j = 0; j < w; ++j) {
       const int c = c0 + j;
       const double is = invstd[c];
@@ -122,7 +138,7 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
       k_0[j] = static_cast<float>(-g * is * sum_dy[j] / N);
       split_mean(mean[c], m_hi[j], m_lo[j]);
     }
-    if (!dx) continue;
+    if (!dx) return;
     // Scalar math: dx[n, c] = dy[n, c] * k_dy[c] + (x[n, c] - mean[c]) * k_x[c] + k_0[c]
     for (int n = 0; n < N; ++n) {
       const float* xr = x + (int64_t)n * C + c0;
@@ -131,22 +147,22 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
 #pragma omp simd
       for (int j = 0; j < w; ++j) dxr[j] = dyr[j] * k_dy[j] + ((xr[j] - m_hi[j]) - m_lo[j]) * k_x[j] + k_0[j];
     }
-  }
+  });
 }
 
 }  // namespace
 
-void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var, const float* x,
+void batchnorm_forward_train(float* y, float* u, double* mean, float* invstd, double* var, const float* x,
                              const float* gamma, const float* beta, int N, int C, float eps) {
-  forward_train(y, mean, invstd, var, x, gamma, beta, N, C, eps, nullptr);
+  forward_train(y, u, mean, invstd, var, x, gamma, beta, N, C, eps, nullptr);
 }
 
-void batchnorm_renorm_forward_train(float* y, double* mean, float* invstd, double* var, float* r, float* d,
+void batchnorm_renorm_forward_train(float* y, float* u, double* mean, float* invstd, double* var, float* r, float* d,
                                     const float* x, const float* gamma, const float* beta,
                                     const float* moving_mean, const float* moving_var, float rmax, float dmax,
                                     int N, int C, float eps) {
   const Renorm renorm{moving_mean, moving_var, rmax, dmax, r, d};
-  forward_train(y, mean, invstd, var, x, gamma, beta, N, C, eps, &renorm);
+  forward_train(y, u, mean, invstd, var, x, gamma, beta, N, C, eps, &renorm);
 }
 
 void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,

@@ -1,37 +1,11 @@
 #include "bnlab/kernels/dense.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "core/blas.h"
+#include "kernels/column_blocks.h"
 
 namespace bnlab {
-namespace {
-
-// The seed's products are small (M = batch 16..256), where a threaded BLAS spends more time
-// dividing the work than doing it. bnlab divides it instead: each thread takes one contiguous
-// block of output columns and calls single-threaded sgemm on it (OpenBLAS and BLIS run serially
-// inside an OpenMP parallel region, so the cores are never oversubscribed). Every output element
-// is computed by exactly one call, in a fixed order: results are deterministic for a thread count.
-template <class BlockFn>
-void for_column_blocks(int columns, int64_t flops, BlockFn block) {
-  constexpr int kAlign = 16;                 // whole AVX-512 vectors per block
-  constexpr int64_t kMinFlopsPerThread = 2'000'000;
-  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
-  const int per = ((columns + threads - 1) / threads + kAlign - 1) / kAlign * kAlign;
-  if (threads == 1 || per >= columns) {
-    block(0, columns);
-    return;
-  }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int t = 0; t < threads; ++t) {
-    const int c0 = t * per, c1 = std::min(columns, c0 + per);
-    if (c0 < c1) block(c0, c1 - c0);
-  }
-}
-
-}  // namespace
 
 void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out) {
   // z[n, o] = b[o]; then z += x W^T in the GEMM (beta = 1), saving a pass over z.

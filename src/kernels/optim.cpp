@@ -9,7 +9,7 @@ void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, 
   const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(b2, (double)t)) / (1.0 - std::pow(b1, (double)t)));
   const float one_b1 = 1.0f - static_cast<float>(b1), one_b2 = 1.0f - static_cast<float>(b2);
   const float epsf = static_cast<float>(eps);
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     m[i] += (g[i] - m[i]) * one_b1;
     v[i] += (g[i] * g[i] - v[i]) * one_b2;
@@ -26,7 +26,7 @@ void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, 
   const float b1f = static_cast<float>(b1), b2f = static_cast<float>(b2);
   const float one_b1 = static_cast<float>(1.0 - b1), one_b2 = static_cast<float>(1.0 - b2);
   const float epsf = static_cast<float>(eps);
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     m[i] = m[i] * b1f + g[i] * one_b1;
     v[i] = v[i] * b2f + g[i] * g[i] * one_b2;

@@ -69,12 +69,17 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   if (N < 2)
     throw InputError(fmt::format(
         "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+  float* u = nullptr;
+  if (keep_normalized_) {
+    normalized_.resize(x.shape());
+    u = normalized_.data();
+  }
   if (options_.renorm)
-    batchnorm_renorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), renorm_r_.data(),
+    batchnorm_renorm_forward_train(y.data(), u, mean_.data(), invstd_.data(), var_.data(), renorm_r_.data(),
                                    renorm_d_.data(), x.data(), gamma, beta, running_mean.data(),
                                    running_var.data(), options_.rmax, options_.dmax, N, C_, options_.eps);
   else
-    batchnorm_forward_train(y.data(), mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
+    batchnorm_forward_train(y.data(), u, mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
                             C_, options_.eps);
   update_moving_statistics(N);
 }

@@ -63,14 +63,18 @@ void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) {
                  dz.data(), x.data(), weight.data(), N, in_, units_);
 }
 
-void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
-  const int N = static_cast<int>(x.dim(0));
+const Tensor& Dense::backward_activation(const Tensor& y, const Tensor& dy) {
+  const int N = static_cast<int>(y.dim(0));
   dz_.resize({N, units_});
   if (activation_ == Activation::Softmax)
     softmax_backward(dz_.data(), dy.data(), y.data(), N, units_);
   else
     activation_backward(dz_.data(), dy.data(), y.data(), dz_.numel(), activation_);
-  backward_logits(x, dz_, dx);
+  return dz_;
+}
+
+void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  backward_logits(x, backward_activation(y, dy), dx);
 }
 
 std::vector<ParamRef> Dense::params() {

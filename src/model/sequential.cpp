@@ -6,6 +6,9 @@
 #include <map>
 
 #include "bnlab/error.h"
+#include "bnlab/kernels/batchnorm_dense.h"
+#include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/dense.h"
 #include "bnlab/rng.h"
 
 namespace bnlab {
@@ -55,6 +58,23 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
     }
   acts_.assign(layers_.size() + 1, Tensor());
   built_ = true;
+  set_fused_input_batchnorm(true);
+}
+
+void Sequential::set_fused_input_batchnorm(bool on) {
+  if (!built_) throw std::logic_error("Sequential::set_fused_input_batchnorm before build");
+  const size_t i = first_trainable_;
+  auto* bn = i + 1 < layers_.size() ? dynamic_cast<BatchNormalization*>(layers_[i].get()) : nullptr;
+  auto* dense = bn ? dynamic_cast<Dense*>(layers_[i + 1].get()) : nullptr;
+  fused_input_bn_ = on && dense != nullptr;
+  if (bn) bn->set_keep_normalized(fused_input_bn_);
+  if (fused_input_bn_) {
+    fused_h_ = Tensor({dense->units(), output_shapes_[i][0]});
+    fused_s_ = Tensor({dense->units()});
+  } else {
+    fused_h_ = Tensor();
+    fused_s_ = Tensor();
+  }
 }
 
 void Sequential::compile(std::unique_ptr<Optimizer> optimizer) {
@@ -112,9 +132,23 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
   const Tensor* dy = &dlogits_;
   Tensor* bufs[2] = {&grad_a_, &grad_b_};
   for (size_t i = L; i-- > 0;) {
+    const bool logits = i == L - 1 && layers_[i]->has_softmax_output();
+    if (fused_input_bn_ && i == first_trainable_ + 1) {
+      // Dense i and the BatchNorm before it, without the Dense layer's input gradient.
+      auto& dense = static_cast<Dense&>(*layers_[i]);
+      auto& bn = static_cast<BatchNormalization&>(*layers_[i - 1]);
+      const Tensor& dz = logits ? *dy : dense.backward_activation(acts_[i + 1], *dy);
+      const bool scale = bn.options().scale, center = bn.options().center;
+      batchnorm_dense_backward(fused_h_.data(), fused_s_.data(), dense.weight_grad.data(),
+                               dense.use_bias() ? dense.bias_grad.data() : nullptr,
+                               scale ? bn.weight_grad.data() : nullptr, center ? bn.bias_grad.data() : nullptr,
+                               dz.data(), bn.normalized().data(), dense.weight.data(), scale ? bn.weight.data() : nullptr,
+                               center ? bn.bias.data() : nullptr, N, static_cast<int>(fused_h_.dim(1)), dense.units());
+      break;
+    }
     const Tensor& in = i == 0 ? x : acts_[i];
     Tensor* dx = i > first_trainable_ ? bufs[i % 2] : nullptr;
-    if (i == L - 1 && layers_[i]->has_softmax_output())
+    if (logits)
       layers_[i]->backward_logits(in, *dy, dx);
     else
       layers_[i]->backward(in, acts_[i + 1], *dy, dx);

@@ -157,8 +157,15 @@ class MetricsReader {
     const Json* value = find(object, key);
     if (!value) return std::nullopt;
     if (!value->is_object()) fail(path, "must be an object with loss and accuracy");
-    return Evaluation{number(member(*value, "loss", path + ".loss"), path + ".loss"),
-                      number(member(*value, "accuracy", path + ".accuracy"), path + ".accuracy")};
+    return Evaluation{metric(*value, "loss", path + ".loss"), metric(*value, "accuracy", path + ".accuracy")};
+  }
+
+  // A metric that must be present; null is how JSON holds a NaN (a run that diverged), read back as NaN.
+  double metric(const Json& object, const std::string& key, const std::string& path) const {
+    auto it = object.find(key);
+    if (it == object.end()) fail(path, "is missing");
+    if (it->is_null()) return std::numeric_limits<double>::quiet_NaN();
+    return number(*it, path);
   }
 
   std::optional<ParamCounts> params() const {

@@ -63,7 +63,7 @@ struct Forward {
 
 Forward renorm_forward(const Inputs& in, float rmax, float dmax) {
   Forward f;
-  batchnorm_renorm_forward_train(f.y.data(), f.mean.data(), f.invstd.data(), f.var.data(), f.r.data(), f.d.data(),
+  batchnorm_renorm_forward_train(f.y.data(), nullptr, f.mean.data(), f.invstd.data(), f.var.data(), f.r.data(), f.d.data(),
                                  in.x.data(), in.gamma.data(), in.beta.data(), in.moving_mean.data(),
                                  in.moving_var.data(), rmax, dmax, N, C, kEps);
   return f;

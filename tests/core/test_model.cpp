@@ -118,6 +118,66 @@ TEST(Gradients, WholeModelLossGradient) {
   }
 }
 
+// The input-BatchNorm shortcut (kernels/batchnorm_dense.h) gives the layer-by-layer gradients:
+// checked against the plain backward of the same model, and numerically, for each shape the
+// shortcut takes (hidden activation, softmax output right after the BN, renorm, no gamma/beta).
+TEST(Gradients, InputBatchNormShortcutMatchesLayerByLayer) {
+  for (const char* spec : {"flatten,bn,dense:7:relu,bn,dense:3:softmax", "flatten,bn,dense:3:softmax",
+                           "flatten,bn:renorm:rmax=1.5:dmax=0.5,dense:5:tanh,dense:3:softmax",
+                           "flatten,bn:center=0,dense:5:relu,dense:3", "flatten,bn:scale=0:torch,dense:3:softmax"}) {
+    SCOPED_TRACE(spec);
+    Sequential fused = built(spec, Shape{3, 4}), plain = built(spec, Shape{3, 4});
+    ASSERT_TRUE(fused.fused_input_batchnorm());
+    plain.set_fused_input_batchnorm(false);
+    ASSERT_FALSE(plain.fused_input_batchnorm());
+    Rng rng(9);
+    Tensor x = testing::random_tensor(Shape{8, 3, 4}, rng);
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = x[i] * 3.0f + 5.0f;  // off-centre, as raw inputs are
+    const int32_t labels[8] = {0, 1, 2, 0, 1, 2, 2, 1};
+    // Non-trivial gamma and beta, the same in both.
+    for (Sequential* m : {&fused, &plain})
+      for (ParamRef& p : m->trainable_params())
+        for (int64_t i = 0; i < p.value->numel(); ++i) (*p.value)[i] += 0.1f * std::sin(1.0f + i);
+    fused.zero_grad();
+    plain.zero_grad();
+    EXPECT_EQ(fused.forward_backward(x, labels).loss_sum, plain.forward_backward(x, labels).loss_sum);
+    std::vector<ParamRef> pf = fused.trainable_params(), pp = plain.trainable_params();
+    ASSERT_EQ(pf.size(), pp.size());
+    for (size_t k = 0; k < pf.size(); ++k) {
+      float largest = 0.0f;
+      for (int64_t i = 0; i < pp[k].grad->numel(); ++i) largest = std::max(largest, std::fabs((*pp[k].grad)[i]));
+      for (int64_t i = 0; i < pp[k].grad->numel(); ++i)
+        EXPECT_NEAR((*pf[k].grad)[i], (*pp[k].grad)[i], 1e-6f + 1e-5f * largest) << pf[k].name << "[" << i << "]";
+    }
+    // And numerically, through the shortcut. Not for renorm: its gradient holds r and d constant
+    // (the paper's stop_gradient), and each forward moves the moving statistics they come from.
+    if (std::strstr(spec, "renorm")) continue;
+    std::vector<Tensor> analytic;
+    for (ParamRef& p : pf) analytic.push_back(*p.grad);
+    for (size_t k = 0; k < pf.size(); ++k) {
+      Tensor& value = *pf[k].value;
+      for (int64_t i = 0; i < value.numel(); ++i) {
+        const float saved = value[i];
+        const double h = 1e-3;
+        value[i] = static_cast<float>(saved + h);
+        const double lp = fused.forward_backward(x, labels).loss_sum / 8;
+        value[i] = static_cast<float>(saved - h);
+        const double lm = fused.forward_backward(x, labels).loss_sum / 8;
+        value[i] = saved;
+        const double numeric = (lp - lm) / (2 * h);
+        EXPECT_NEAR(analytic[k][i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << pf[k].name << "[" << i << "]";
+      }
+    }
+  }
+}
+
+TEST(Gradients, InputBatchNormShortcutOnlyWhereTheModelHasThatShape) {
+  EXPECT_TRUE(built("flatten,bn,dense:4,dense:3", Shape{2, 2}).fused_input_batchnorm());
+  EXPECT_FALSE(built("flatten,dense:4,bn,dense:3", Shape{2, 2}).fused_input_batchnorm());
+  EXPECT_FALSE(built("flatten,bn,relu,dense:3", Shape{2, 2}).fused_input_batchnorm());
+  EXPECT_FALSE(built("flatten,ln,dense:3", Shape{2, 2}).fused_input_batchnorm());
+}
+
 // Synthetic data with a large offset (raw 0..255 pixels, not divided): the class is which of two
 // features is larger. Training-mode statistics, moving averages and backward must all be right
 // for the eval-mode accuracy to be high.

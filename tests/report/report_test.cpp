@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <iterator>
 
@@ -176,6 +177,25 @@ TEST_F(ReportTest, SingleRunReport) {
   EXPECT_EQ(html.find("Unscaled"), std::string::npos);
   EXPECT_EQ(attributes(html, "img", "src").size(), 2u);  // history and predictions
   EXPECT_NE(html.find("<tr class=\"best\"><td>5</td>"), std::string::npos);
+}
+
+// A run that diverged: NaN losses in history.csv ("nan") and metrics.json (null, JSON's only way to
+// hold NaN). The report still loads and renders.
+TEST_F(ReportTest, DivergedRunStillReports) {
+  test::write_synthetic_run(dir_, "mlp-bn", 3, false);
+  std::ofstream(dir_ / "history.csv", std::ios::trunc)
+      << "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,0.5,0.85,0.3,0.9,1.0\n2,nan,0.1,nan,0.098,1.0\n"
+         "3,nan,0.099,nan,0.098,1.0\n";
+  std::ofstream(dir_ / "metrics.json", std::ios::trunc)
+      << R"({"model": "mlp-bn", "test": {"loss": null, "accuracy": 0.098}, "valid": {"loss": null, "accuracy": 0.0986}})";
+  const RunDir loaded = load_run_dir(dir_);
+  ASSERT_TRUE(loaded.runs[0].test);
+  EXPECT_TRUE(std::isnan(loaded.runs[0].test->loss));
+  EXPECT_DOUBLE_EQ(loaded.runs[0].test->accuracy, 0.098);
+  EXPECT_TRUE(std::isnan(loaded.runs[0].history[2].loss));
+  const std::string html = read(write_report(dir_));
+  EXPECT_NE(html.find("<title>bnlab run: mlp-bn</title>"), std::string::npos);
+  EXPECT_EQ(attributes(html, "img", "src").size(), 1u);  // history; this run has no predictions
 }
 
 TEST_F(ReportTest, FileContentsAreEscaped) {

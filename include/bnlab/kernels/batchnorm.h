@@ -28,8 +28,13 @@
 
 namespace bnlab {
 
-// y: (N, C)  mean, invstd, var: (C) written  x: (N, C)  gamma, beta: (C) or null
-void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var, const float* x,
+// The training forwards can also write the normalised value before the affine step,
+//            u[n, c] = (x[n, c] - mean[c]) * invstd[c]    (renorm: * r[c] + d[c]),  y = u * gamma + beta,
+// which lets a following Dense layer give gamma's and beta's gradients without dL/du
+// (kernels/batchnorm_dense.h).
+
+// y: (N, C)  u: (N, C) or null  mean, invstd, var: (C) written  x: (N, C)  gamma, beta: (C) or null
+void batchnorm_forward_train(float* y, float* u, double* mean, float* invstd, double* var, const float* x,
                              const float* gamma, const float* beta, int N, int C, float eps);
 
 // dx: (N, C) or null  dgamma, dbeta: (C) accumulated, or null  dy, x: (N, C)
@@ -37,9 +42,9 @@ void batchnorm_forward_train(float* y, double* mean, float* invstd, double* var,
 void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                               const double* mean, const float* invstd, const float* gamma, int N, int C);
 
-// y: (N, C)  mean, invstd, var, r, d: (C) written  x: (N, C)  gamma, beta: (C) or null
+// y: (N, C)  u: (N, C) or null  mean, invstd, var, r, d: (C) written  x: (N, C)  gamma, beta: (C) or null
 // moving_mean, moving_var: (C), the statistics before this batch's update
-void batchnorm_renorm_forward_train(float* y, double* mean, float* invstd, double* var, float* r, float* d,
+void batchnorm_renorm_forward_train(float* y, float* u, double* mean, float* invstd, double* var, float* r, float* d,
                                     const float* x, const float* gamma, const float* beta,
                                     const float* moving_mean, const float* moving_var, float rmax, float dmax,
                                     int N, int C, float eps);

@@ -1,5 +1,6 @@
 #pragma once
-// Optimiser update kernels, one parameter tensor at a time. t is the 1-based step number.
+// Optimiser update kernels, one parameter tensor (or a slice of one) at a time, on the calling
+// thread; the optimisers split the work across threads. t is the 1-based step number.
 //
 // Adam, Keras form (epsilon "hat", added to sqrt(v) before bias correction):
 //   m += (g - m) (1 - b1);  v += (g^2 - v) (1 - b2)

@@ -55,6 +55,12 @@ class BatchNormalization : public Layer {
 
   const BatchNormOptions& options() const { return options_; }
 
+  // When set, a training forward also keeps the normalised input u (y = u * gamma + beta), for a
+  // following Dense layer to give gamma's and beta's gradients (kernels/batchnorm_dense.h).
+  void set_keep_normalized(bool keep) { keep_normalized_ = keep; }
+  // u of the last training forward: (N, C); empty unless kept.
+  const Tensor& normalized() const { return normalized_; }
+
   // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
   Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
   int64_t num_batches_tracked = 0;
@@ -68,6 +74,8 @@ class BatchNormalization : public Layer {
   Tensor invstd_;
   Tensor renorm_r_, renorm_d_;  // Batch Renormalization's corrections of the last training forward
   Tensor scale_, shift_;        // folded moving statistics of the last inference forward
+  bool keep_normalized_ = false;
+  Tensor normalized_;
 };
 
 }  // namespace bnlab

@@ -24,7 +24,11 @@ class Dense : public Layer {
   void backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) override;
   int torch_modules() const override { return activation_ == Activation::Linear ? 1 : 2; }
 
+  // dL/dz (before the activation) from the output y and dL/dy; the buffer is reused across steps.
+  const Tensor& backward_activation(const Tensor& y, const Tensor& dy);
+
   int units() const { return units_; }
+  bool use_bias() const { return use_bias_; }
   Activation activation() const { return activation_; }
   Tensor weight, bias, weight_grad, bias_grad;
 

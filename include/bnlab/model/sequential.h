@@ -147,6 +147,13 @@ class Sequential {
   LossResult train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback = nullptr, int64_t step = 0);
   void zero_grad();
 
+  // The input-BatchNorm shortcut (kernels/batchnorm_dense.h): when the first layer with parameters
+  // is a BatchNormalization feeding a Dense layer, its gradients come from the Dense side without
+  // the Dense layer's input gradient. On by default where the model has that shape; off gives the
+  // plain layer-by-layer backward (same gradients, different rounding), for tests and benchmarks.
+  void set_fused_input_batchnorm(bool on);
+  bool fused_input_batchnorm() const { return fused_input_bn_; }
+
   std::string summary(const std::string& model_name = "sequential");
   std::string spec() const;  // the compact spec that rebuilds these layers
 
@@ -175,10 +182,12 @@ class Sequential {
   std::unique_ptr<Optimizer> optimizer_;
   bool built_ = false;
   size_t first_trainable_ = 0;  // no input gradient is needed at or before this layer
+  bool fused_input_bn_ = false;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
 
   // Buffers reused across steps: no allocation inside the training loop.
   std::vector<Tensor> acts_;  // acts_[i + 1] = output of layer i
   Tensor probs_, dlogits_, grad_a_, grad_b_, batch_x_;
+  Tensor fused_h_, fused_s_;  // the input-BatchNorm shortcut's scratch
   std::vector<int32_t> batch_y_;
 };
 
