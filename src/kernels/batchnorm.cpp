@@ -11,8 +11,8 @@ namespace bnlab {
 namespace {
 
 // Per-feature work in chunks of kChunk columns (kernels/column_blocks.h): a chunk's accumulators
-// (two doubles per feature) stay in L1 while the rows stream through.
-constexpr int kChunk = 512;
+// stay in L1 while the rows stream through.
+constexpr int kChunk = 64;
 
 template <class ChunkFn>
 void for_feature_chunks(int N, int C, ChunkFn chunk) {

@@ -21,10 +21,11 @@ void batchnorm_dense_backward(float* H, float* s, float* dW, float* db, float* d
   if (db)
     for (int k = 0; k < K; ++k) db[k] += s[k];
 
-  constexpr int kChunk = 512;
+  // Columns in chunks of 64 (kernels/column_blocks.h), rows k streaming through; float
+  // accumulators, like the GEMMs' own (a sum over K = 256 terms).
+  constexpr int kChunk = 64;
   for_column_chunks(K, C, kChunk, [&](int c0, int w) {
-    double sum_wh[kChunk] = {}, sum_ws[kChunk] = {};
-    float g[kChunk], b[kChunk];
+    float sum_wh[kChunk] = {}, sum_ws[kChunk] = {}, g[kChunk], b[kChunk];
     for (int j = 0; j < w; ++j) {
       g[j] = gamma ? gamma[c0 + j] : 1.0f;
       b[j] = beta ? beta[c0 + j] : 0.0f;
@@ -39,13 +40,13 @@ void batchnorm_dense_backward(float* H, float* s, float* dW, float* db, float* d
 #pragma omp simd
       for (int j = 0; j < w; ++j) {
         dwr[j] += g[j] * hr[j] + sk * b[j];
-        sum_wh[j] += (double)wr[j] * hr[j];
-        sum_ws[j] += (double)wr[j] * sk;
+        sum_wh[j] += wr[j] * hr[j];
+        sum_ws[j] += wr[j] * sk;
       }
     }
     for (int j = 0; j < w; ++j) {
-      if (dgamma) dgamma[c0 + j] += static_cast<float>(sum_wh[j]);
-      if (dbeta) dbeta[c0 + j] += static_cast<float>(sum_ws[j]);
+      if (dgamma) dgamma[c0 + j] += sum_wh[j];
+      if (dbeta) dbeta[c0 + j] += sum_ws[j];
     }
   });
 }

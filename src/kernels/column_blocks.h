@@ -35,21 +35,17 @@ void for_column_blocks(int columns, int64_t flops, BlockFn block) {
   }
 }
 
-// For per-column reductions over rows (BatchNorm statistics, column sums): each thread takes one
-// contiguous range of columns and streams the rows through it in chunks of at most `chunk`
-// columns, row after row, so memory is read in long runs and a chunk's per-column accumulators stay
-// in L1. chunk_fn(c0, w) handles [c0, c0 + w). Each column's reduction runs over the rows in order
-// whatever the thread count: results are bit-identical across thread counts.
+// For per-column reductions over rows (BatchNorm statistics, column sums): the columns are cut
+// into chunks of `chunk`, and each thread takes a contiguous run of chunks (a static schedule).
+// chunk_fn(c0, w) handles columns [c0, c0 + w) over all rows, so each column's reduction runs over
+// the rows in order whatever the thread count: results are bit-identical across thread counts.
+// Chunks of 64 floats (256 bytes of a row) measured fastest at the seed's shapes (docs/performance.md).
 template <class ChunkFn>
 void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
   constexpr int64_t kMinElements = 32768;  // below this one thread is faster
-  const int threads = rows * columns > kMinElements ? omp_get_max_threads() : 1;
-  const int per = ((columns + threads - 1) / threads + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int begin = std::min(columns, omp_get_thread_num() * per), end = std::min(columns, begin + per);
-    for (int c0 = begin; c0 < end; c0 += chunk) chunk_fn(c0, std::min(chunk, end - c0));
-  }
+  const int chunks = (columns + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (rows * columns > kMinElements)
+  for (int i = 0; i < chunks; ++i) chunk_fn(i * chunk, std::min(chunk, columns - i * chunk));
 }
 
 }  // namespace bnlab
