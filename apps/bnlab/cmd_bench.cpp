@@ -43,15 +43,19 @@ double sgemm_peak_gflops(int n, int repeats) {
 }
 
 // Matrix-product FLOPs of one training step: forward, weight gradient, and input gradient for
-// every Dense after the first layer with parameters (no gradient reaches the network's input).
+// every Dense after the first layer with parameters (no gradient reaches the network's input),
+// except the Dense right after an input BatchNorm when the model takes the shortcut of
+// kernels/batchnorm_dense.h (its input gradient is never formed). FLOPs the step really does.
 double training_step_flops(Sequential& model, int batch) {
   double flops = 0.0;
-  bool seen_params = false;
+  bool seen_params = false, after_input_bn = false;
   for (const auto& layer : model.layers()) {
     if (const auto* d = dynamic_cast<const Dense*>(layer.get())) {
       const double mac = double(batch) * d->weight.dim(0) * d->weight.dim(1);
-      flops += 2 * mac * (seen_params ? 3 : 2);
+      const bool input_gradient = seen_params && !(after_input_bn && model.fused_input_batchnorm());
+      flops += 2 * mac * (input_gradient ? 3 : 2);
     }
+    after_input_bn = !seen_params && layer->count_params(true) > 0;  // this is the first layer with parameters
     seen_params = seen_params || layer->count_params(true) > 0;
   }
   return flops;

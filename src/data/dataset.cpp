@@ -25,6 +25,8 @@ std::array<float, 256> scaled_table(double divide_by) {
 void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const {
   const int64_t f = features();
   const std::array<float, 256> table = scaled_table(divide_by);
+  // Rows split across threads (a batch of 64 MNIST images is 50,176 pixels).
+#pragma omp parallel for schedule(static) if (n * f > 16384)
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* src = pixels.data() + indices[i] * f;
     float* dst = out + i * f;

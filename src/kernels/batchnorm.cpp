@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/column_blocks.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 namespace {
 
-// Per-feature work in chunks of kChunk columns (kernels/column_blocks.h): a chunk's accumulators
+// Per-feature work in chunks of kChunk columns (core/parallel.h): a chunk's accumulators
 // stay in L1 while the rows stream through.
 constexpr int kChunk = 64;
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/blas.h"
-#include "kernels/column_blocks.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 
@@ -21,7 +21,7 @@ void batchnorm_dense_backward(float* H, float* s, float* dW, float* db, float* d
   if (db)
     for (int k = 0; k < K; ++k) db[k] += s[k];
 
-  // Columns in chunks of 64 (kernels/column_blocks.h), rows k streaming through; float
+  // Columns in chunks of 64 (core/parallel.h), rows k streaming through; float
   // accumulators, like the GEMMs' own (a sum over K = 256 terms).
   constexpr int kChunk = 64;
   for_column_chunks(K, C, kChunk, [&](int c0, int w) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/blas.h"
-#include "kernels/column_blocks.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 

@@ -10,6 +10,7 @@
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/rng.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 
@@ -58,6 +59,9 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
     }
   acts_.assign(layers_.size() + 1, Tensor());
   built_ = true;
+  trainable_ = trainable_params();
+  grad_sizes_.clear();
+  for (const ParamRef& p : trainable_) grad_sizes_.push_back(p.grad->numel());
   set_fused_input_batchnorm(true);
 }
 
@@ -163,12 +167,16 @@ LossResult Sequential::train_step(const Tensor& x, const int32_t* labels, Traini
   zero_grad();
   const LossResult r = forward_backward(x, labels);
   if (callback) callback->on_gradients(*this, step);
-  optimizer_->step(trainable_params());
+  optimizer_->step(trainable_);
   return r;
 }
 
 void Sequential::zero_grad() {
-  for (auto& l : layers_) l->zero_grad();
+  if (!built_) return;
+  // Every trainable parameter's gradient, in one parallel region (core/parallel.h).
+  for_slices(grad_sizes_, [&](size_t i, int64_t begin, int64_t n) {
+    std::fill_n(trainable_[i].grad->data() + begin, n, 0.0f);
+  });
 }
 
 LossResult Sequential::eval_batch(const Tensor& x, const int32_t* labels) {

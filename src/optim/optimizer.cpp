@@ -2,13 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <omp.h>
-
-#include <algorithm>
 #include <cmath>
 
 #include "bnlab/error.h"
 #include "bnlab/kernels/optim.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 namespace {
@@ -17,27 +15,14 @@ void check_learning_rate(double lr) {
     throw InputError(fmt::format("learning rate must be a positive finite number, got {}", lr));
 }
 
-// Elementwise updates in one parallel region for all tensors: the parameters are laid end to end
-// and each thread takes one contiguous range (whole AVX-512 vectors), calling slice(i, begin, n) for
-// elements [begin, begin + n) of tensor i. Elementwise, so the split cannot change the results.
+// One parallel region for all tensors (core/parallel.h); elementwise, so the split cannot change
+// the results. slice(i, begin, n) updates elements [begin, begin + n) of tensor i.
+// sizes: scratch, reused across steps.
 template <class SliceFn>
-void for_param_slices(const std::vector<ParamRef>& params, SliceFn slice) {
-  constexpr int64_t kMinParallel = 32768;
-  int64_t total = 0;
-  for (const ParamRef& p : params) total += p.value->numel();
-  const int threads = total > kMinParallel ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + 15) / 16 * 16;
-    const int64_t lo = std::min(total, omp_get_thread_num() * per), hi = std::min(total, lo + per);
-    int64_t offset = 0;
-    for (size_t i = 0; i < params.size() && offset < hi; ++i) {
-      const int64_t n = params[i].value->numel();
-      const int64_t a = std::max(lo, offset), b = std::min(hi, offset + n);
-      if (a < b) slice(i, a - offset, b - a);
-      offset += n;
-    }
-  }
+void for_param_slices(const std::vector<ParamRef>& params, std::vector<int64_t>& sizes, SliceFn slice) {
+  sizes.clear();
+  for (const ParamRef& p : params) sizes.push_back(p.value->numel());
+  for_slices(sizes, slice);
 }
 }  // namespace
 
@@ -62,7 +47,7 @@ void Adam::step(const std::vector<ParamRef>& params) {
   if (m_.size() != params.size()) init_state(params);
   ++iterations;
   auto update = options_.style == AdamStyle::Keras ? adam_keras_update : adam_torch_update;
-  for_param_slices(params, [&](size_t i, int64_t begin, int64_t n) {
+  for_param_slices(params, slice_sizes_, [&](size_t i, int64_t begin, int64_t n) {
     update(params[i].value->data() + begin, m_[i].data() + begin, v_[i].data() + begin, params[i].grad->data() + begin,
            n, learning_rate, options_.beta1, options_.beta2, options_.epsilon, iterations);
   });
@@ -92,7 +77,7 @@ void SGD::init_state(const std::vector<ParamRef>& params) {
 void SGD::step(const std::vector<ParamRef>& params) {
   if (momentum_ != 0.0 && u_.size() != params.size()) init_state(params);
   ++iterations;
-  for_param_slices(params, [&](size_t i, int64_t begin, int64_t n) {
+  for_param_slices(params, slice_sizes_, [&](size_t i, int64_t begin, int64_t n) {
     sgd_update(params[i].value->data() + begin, momentum_ != 0.0 ? u_[i].data() + begin : nullptr,
                params[i].grad->data() + begin, n, static_cast<float>(learning_rate), static_cast<float>(momentum_));
   });

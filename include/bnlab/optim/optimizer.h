@@ -22,6 +22,9 @@ class Optimizer {
 
   double learning_rate = 1e-3;
   int64_t iterations = 0;  // steps taken
+
+ protected:
+  std::vector<int64_t> slice_sizes_;  // step()'s scratch, reused: no allocation per step
 };
 
 enum class AdamStyle { Keras, Torch };

@@ -1,11 +1,11 @@
 #pragma once
-// How bnlab splits a kernel across threads: by contiguous blocks of columns (output features), one
-// per thread. Every output element is then computed by exactly one thread, in a fixed order, so
-// results do not depend on scheduling.
+// How bnlab splits work across threads (OpenMP). Every output element is computed by exactly one
+// thread, in a fixed order, so results do not depend on scheduling.
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace bnlab {
 
@@ -46,6 +46,28 @@ void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
   const int chunks = (columns + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (rows * columns > kMinElements)
   for (int i = 0; i < chunks; ++i) chunk_fn(i * chunk, std::min(chunk, columns - i * chunk));
+}
+
+// For elementwise work over several arrays laid end to end (optimiser updates, zeroing gradients):
+// sizes[i] elements in array i; each thread takes one contiguous range of the total, in whole
+// AVX-512 vectors, and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
+template <class SliceFn>
+void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
+  constexpr int64_t kMinParallel = 32768;
+  int64_t total = 0;
+  for (int64_t n : sizes) total += n;
+  const int threads = total > kMinParallel ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+    const int64_t lo = std::min(total, omp_get_thread_num() * per), hi = std::min(total, lo + per);
+    int64_t offset = 0;
+    for (size_t i = 0; i < sizes.size() && offset < hi; ++i) {
+      const int64_t a = std::max(lo, offset), b = std::min(hi, offset + sizes[i]);
+      if (a < b) slice(i, a - offset, b - a);
+      offset += sizes[i];
+    }
+  }
 }
 
 }  // namespace bnlab
