@@ -1,10 +1,13 @@
 // bnlab bench: whole training epochs and steps of the seed's models, timed as medians of repeated
 // runs, with the achieved GFLOP/s set against this machine's sgemm peak measured in the same run.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bnlab/error.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/rng.h"
@@ -61,16 +64,17 @@ double training_step_flops(Sequential& model, int batch) {
   return flops;
 }
 
-Sequential make_trainable(const std::string& name, const Dataset& train, uint64_t seed) {
+Sequential make_trainable(const std::string& name, const Dataset& train, uint64_t seed, bool shortcut) {
   Sequential m = make_model(name);
   m.build(Shape(train.sample_shape), seed);
+  m.set_fused_input_batchnorm(shortcut);
   m.compile(std::make_unique<Adam>());
   return m;
 }
 
 // Median ms per step over `windows` runs of `steps` consecutive steps (after a warm-up window).
-double ms_per_step(const std::string& name, const Dataset& train, int batch, int steps, int windows) {
-  Sequential m = make_trainable(name, train, 1);
+double ms_per_step(const std::string& name, const Dataset& train, int batch, int steps, int windows, bool shortcut) {
+  Sequential m = make_trainable(name, train, 1, shortcut);
   Tensor x(m.input_shape().with_batch(batch));
   std::vector<int32_t> y(batch);
   std::vector<double> times;
@@ -89,10 +93,10 @@ double ms_per_step(const std::string& name, const Dataset& train, int batch, int
 }
 
 // Median seconds of one full training epoch (fit: shuffled, 55,000 images, no validation).
-double epoch_seconds(const std::string& name, const Dataset& train, int batch, int repeats) {
+double epoch_seconds(const std::string& name, const Dataset& train, int batch, int repeats, bool shortcut) {
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
-    Sequential m = make_trainable(name, train, 1 + r);
+    Sequential m = make_trainable(name, train, 1 + r, shortcut);
     FitOptions fit;
     fit.batch_size = batch;
     fit.seed = 1 + r;
@@ -103,9 +107,29 @@ double epoch_seconds(const std::string& name, const Dataset& train, int batch, i
   return median(times);
 }
 
+// Every flag checked before anything runs: one line naming it.
+void check_bench_options(const BenchOptions& o) {
+  if (o.steps < 1) throw InputError(fmt::format("--steps: must be positive, got {}", o.steps));
+  if (o.repeats < 1) throw InputError(fmt::format("--repeats: must be positive, got {}", o.repeats));
+  if (o.epoch_repeats < 0) throw InputError(fmt::format("--epoch-repeats: must not be negative, got {}", o.epoch_repeats));
+  if (o.models.empty()) throw InputError("--models: needs at least one model");
+  for (int b : o.batch_sizes)
+    if (b < 1) throw InputError(fmt::format("--batch-sizes: must be positive, got {}", b));
+  for (int t : o.threads)
+    if (t < 1 || t > 1024) throw InputError(fmt::format("--threads: must be from 1 to 1024, got {}", t));
+  for (const std::string& model : o.models) {
+    try {
+      make_model(model);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("--models: {}", e.what()));
+    }
+  }
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& o) {
+  check_bench_options(o);
   const Console console(o.json);
   DataOptions data_opts;
   data_opts.data_dir = o.data_dir;
@@ -123,9 +147,10 @@ int run_bench(const BenchOptions& o) {
     console.print("  {:<8} {:>6} {:>10} {:>12} {:>9} {:>8}\n", "model", "batch", "ms/step", "samples/s", "GFLOP/s", "of peak");
     for (const std::string& model : o.models) {
       for (int batch : o.batch_sizes) {
-        Sequential m = make_trainable(model, data.train, 1);
+        const bool shortcut = !o.plain_backward;
+        Sequential m = make_trainable(model, data.train, 1, shortcut);
         const double flops = training_step_flops(m, batch);
-        const double ms = ms_per_step(model, data.train, batch, o.steps, o.repeats);
+        const double ms = ms_per_step(model, data.train, batch, o.steps, o.repeats, shortcut);
         const double gflops = flops / (ms / 1000.0) / 1e9;
         console.print("  {:<8} {:>6} {:>10.3f} {:>12.0f} {:>9.1f} {:>7.0f}%\n", model, batch, ms, batch / (ms / 1000.0), gflops,
                       100.0 * gflops / peak);
@@ -138,7 +163,7 @@ int run_bench(const BenchOptions& o) {
     apply_threads(cores);
     console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), cores, o.epoch_repeats);
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
-      const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats);
+      const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
       console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
       out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", cores}, {"seconds", s}});
     }

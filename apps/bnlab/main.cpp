@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   bench->add_option("--steps", bench_opts.steps, "steps per timing window")->capture_default_str();
   bench->add_option("--repeats", bench_opts.repeats, "timing windows (median reported)")->capture_default_str();
   bench->add_option("--epoch-repeats", bench_opts.epoch_repeats, "full-epoch runs per workload, 0 to skip")->capture_default_str();
+  bench->add_flag("--plain-backward", bench_opts.plain_backward,
+                  "layer-by-layer backward, without the input-BatchNorm shortcut (to see what it buys)");
   bench->add_flag("--json", bench_opts.json, "one JSON document on stdout");
   bench->add_option("--data-dir", bench_opts.data_dir, "data cache root");
 
