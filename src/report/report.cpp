@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bnlab/error.h"
+#include "bnlab/io/atomic_file.h"
 #include "bnlab/plot/line_chart.h"
 #include "bnlab/plot/output.h"
 #include "bnlab/plot/prediction_strip.h"
@@ -59,6 +60,9 @@ tr.best td { font-weight: 700; background: #e8f3ea; }
 figure { margin: 10px 0 18px; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+.note { color: var(--muted); font-size: 13px; }
+td.verdict { font-weight: 650; white-space: nowrap; }
+.supported { color: #2ca02c; } .not-supported { color: #d62728; } .mixed { color: #b8860b; }
 pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 12px;
       overflow-x: auto; font: 12.5px/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; margin: 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; }
@@ -309,6 +313,13 @@ std::string page_title(const RunDir& run_dir) {
   return fmt::format("bnlab comparison: {}", fmt::join(names, " vs "));
 }
 
+std::string experiment_links(const RunDir& run_dir) {
+  std::string links;
+  for (const auto& [name, section_html] : run_dir.experiment_sections)
+    links += fmt::format("<a href=\"#experiment-{0}\">{0}</a>", escape(name));
+  return links;
+}
+
 }  // namespace
 
 std::string report_html(const RunDir& run_dir) {
@@ -324,8 +335,8 @@ std::string report_html(const RunDir& run_dir) {
       "<a href=\"#charts\">Charts</a><a href=\"#predictions\">Predictions</a><a "
       "href=\"#configuration\">Configuration</a>"
       "<a href=\"#summaries\">Model summaries</a><a href=\"#history\">Training "
-      "history</a></nav></header>\n<main>\n",
-      escape(title), kStyle, escape(subtitle));
+      "history</a>{3}</nav></header>\n<main>\n",
+      escape(title), kStyle, escape(subtitle), experiment_links(run_dir));
   html += reading_section(run_dir);
   html += metrics_section(run_dir);
   html += charts_section(run_dir);
@@ -333,6 +344,9 @@ std::string report_html(const RunDir& run_dir) {
   html += configuration_section(run_dir);
   html += summaries_section(run_dir);
   html += history_section(run_dir);
+  // Experiments run into this directory: their own self-contained sections, as written.
+  for (const auto& [name, section_html] : run_dir.experiment_sections)
+    html += fmt::format("<div class=\"experiment\" id=\"experiment-{}\">\n{}</div>\n", escape(name), section_html);
   html += "</main>\n<footer>Written by bnlab " BNLAB_VERSION "</footer>\n</body>\n</html>\n";
   return html;
 }
@@ -340,11 +354,7 @@ std::string report_html(const RunDir& run_dir) {
 fs::path write_report(const fs::path& run_dir) {
   const RunDir loaded = load_run_dir(run_dir);
   const fs::path out = run_dir / "report.html";
-  const std::string html = report_html(loaded);
-  std::ofstream file(out, std::ios::binary | std::ios::trunc);
-  file.write(html.data(), static_cast<std::streamsize>(html.size()));
-  file.close();
-  if (!file) throw InputError(fmt::format("{}: cannot write the report", out.string()));
+  write_file_atomic(out, report_html(loaded));  // whole or not at all
   return out;
 }
 

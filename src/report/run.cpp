@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -294,7 +295,26 @@ Run load_run(const fs::path& dir) {
   return run;
 }
 
-RunDir load_run_dir(const fs::path& dir) {
+namespace {
+// dir/*/section.html, sorted by folder name.
+std::vector<std::pair<std::string, std::string>> read_experiment_sections(const fs::path& dir) {
+  constexpr uintmax_t kMaxBytes = uintmax_t{64} << 20;
+  std::vector<std::pair<std::string, std::string>> sections;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const fs::path file = entry.path() / "section.html";
+    if (!entry.is_directory(ec) || !fs::is_regular_file(file, ec)) continue;
+    if (fs::file_size(file, ec) > kMaxBytes)
+      throw InputError(fmt::format("{}: larger than {} MB", file.string(), kMaxBytes >> 20));
+    sections.emplace_back(entry.path().filename().string(), read_text(file));
+  }
+  std::sort(sections.begin(), sections.end());
+  return sections;
+}
+}  // namespace
+
+// The runs of dir, without its experiment sections.
+static RunDir load_runs(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a directory", dir.string()));
   RunDir out;
   out.dir = dir;
@@ -326,6 +346,12 @@ RunDir load_run_dir(const fs::path& dir) {
   out.dataset = reader.string("dataset").value_or(out.runs.front().dataset);
   if (const Json* seconds = reader.find(comparison, "wall_seconds"))
     out.wall_seconds = reader.number(*seconds, "wall_seconds");
+  return out;
+}
+
+RunDir load_run_dir(const fs::path& dir) {
+  RunDir out = load_runs(dir);
+  out.experiment_sections = read_experiment_sections(dir);
   return out;
 }
 

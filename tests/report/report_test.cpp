@@ -198,6 +198,24 @@ TEST_F(ReportTest, DivergedRunStillReports) {
   EXPECT_EQ(attributes(html, "img", "src").size(), 1u);  // history; this run has no predictions
 }
 
+// An experiment run into the run directory (bnlab claims --out RUN/claims) joins its report: its
+// section as written, a link in the navigation, folders in name order.
+TEST_F(ReportTest, ExperimentSectionsJoinTheReport) {
+  test::write_synthetic_run(dir_, "mlp-bn", 3, false);
+  fs::create_directories(dir_ / "sweep");
+  fs::create_directories(dir_ / "claims");
+  fs::create_directories(dir_ / "empty");
+  std::ofstream(dir_ / "sweep" / "section.html") << "<section id=\"batch-size-sweep\"><h2>Batch sizes</h2></section>\n";
+  std::ofstream(dir_ / "claims" / "section.html") << "<section id=\"claims\"><h2>Claims</h2></section>\n";
+  const std::string html = read(write_report(dir_));
+  const size_t claims = html.find("<section id=\"claims\">"), sweep = html.find("<section id=\"batch-size-sweep\">");
+  ASSERT_NE(claims, std::string::npos);
+  ASSERT_NE(sweep, std::string::npos);
+  EXPECT_LT(claims, sweep);
+  EXPECT_NE(html.find("<a href=\"#experiment-claims\">claims</a>"), std::string::npos);
+  EXPECT_EQ(html.find("experiment-empty"), std::string::npos);
+}
+
 TEST_F(ReportTest, FileContentsAreEscaped) {
   test::write_synthetic_run(dir_, "mlp", 2, false);
   std::ofstream(dir_ / "summary.txt", std::ios::trunc) << "<script>alert(1)</script>";

@@ -73,6 +73,9 @@ struct RunDir {
   std::string dataset;  // comparison.json's, else the run's
   std::optional<double> wall_seconds;
   std::vector<Run> runs;  // one for a single run; comparison.json's models in its order
+  // Experiments run into this directory (`bnlab claims|sweep|notebook-bug --out DIR/NAME`): each
+  // subdirectory's section.html, a self-contained <section>, by folder name.
+  std::vector<std::pair<std::string, std::string>> experiment_sections;
 };
 
 std::vector<EpochRecord> read_history_csv(const std::filesystem::path& file);
