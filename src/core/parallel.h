@@ -49,8 +49,8 @@ void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
 }
 
 // For elementwise work over several arrays laid end to end (optimiser updates, zeroing gradients):
-// sizes[i] elements in array i; each thread takes one contiguous range of the total, in whole
-// AVX-512 vectors, and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
+// sizes[i] elements in array i; each thread takes one contiguous range of the total (a multiple of
+// 16 elements long) and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
 template <class SliceFn>
 void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
   constexpr int64_t kMinParallel = 32768;

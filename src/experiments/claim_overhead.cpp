@@ -2,6 +2,7 @@
 // alternating windows so that both models see the same machine load.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "experiments/common.h"
 
@@ -94,8 +95,10 @@ OverheadMeasure measure_overhead(const OverheadConfig& c, const Dataset& train, 
 Judgement judge_overhead(const OverheadMeasure& m) {
   std::vector<Test> tests;
   for (const OverheadPoint& p : m.points)
-    tests.push_back({fmt::format("at batch {}, a step with BN takes at least {:.0f}% longer ({:+.1f}%)", p.batch_size,
-                                 100 * m.min_effect, 100 * (p.bn_ms.mean / p.no_bn_ms.mean - 1)),
+    tests.push_back({fmt::format("at batch {}, a step with BN takes at least {:.0f}% longer, and more than twice the "
+                                 "standard error over seeds ({:+.1f}%, standard error {:.3f} ms)",
+                                 p.batch_size, 100 * m.min_effect, 100 * (p.bn_ms.mean / p.no_bn_ms.mean - 1),
+                                 std::sqrt(p.bn_ms.sd * p.bn_ms.sd / p.bn_ms.n + p.no_bn_ms.sd * p.no_bn_ms.sd / p.no_bn_ms.n)),
                      compare(p.bn_ms, p.no_bn_ms, m.min_effect * p.no_bn_ms.mean) == Direction::Higher});
   return judge(std::move(tests));
 }
