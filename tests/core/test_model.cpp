@@ -91,6 +91,29 @@ TEST(Loss, FusedSoftmaxCrossEntropyIsStable) {
 }
 
 // The whole model: forward_backward's gradients against central differences of the mean loss.
+// The model's current parameter gradients (of the mean loss over x's batch, from the last
+// forward_backward) against central differences of that loss, parameter by parameter.
+void expect_gradients_match_central_differences(Sequential& m, const Tensor& x, const int32_t* labels) {
+  const double n = static_cast<double>(x.dim(0));
+  std::vector<ParamRef> params = m.trainable_params();
+  std::vector<Tensor> analytic;  // forward_backward accumulates, so keep the gradients aside
+  for (ParamRef& p : params) analytic.push_back(*p.grad);
+  for (size_t k = 0; k < params.size(); ++k) {
+    Tensor& value = *params[k].value;
+    for (int64_t i = 0; i < value.numel(); ++i) {
+      const float saved = value[i];
+      const double h = 1e-3;
+      value[i] = static_cast<float>(saved + h);
+      const double lp = m.forward_backward(x, labels).loss_sum / n;
+      value[i] = static_cast<float>(saved - h);
+      const double lm = m.forward_backward(x, labels).loss_sum / n;
+      value[i] = saved;
+      const double numeric = (lp - lm) / (2 * h);
+      EXPECT_NEAR(analytic[k][i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << params[k].name << "[" << i << "]";
+    }
+  }
+}
+
 TEST(Gradients, WholeModelLossGradient) {
   Sequential m = built("flatten,bn,dense:6:tanh,ln,dense:5:sigmoid,bn:torch,dense:3:softmax", Shape{2, 2});
   Rng rng(4);
@@ -99,23 +122,7 @@ TEST(Gradients, WholeModelLossGradient) {
   m.zero_grad();
   const LossResult base = m.forward_backward(x, labels);
   EXPECT_GT(base.loss_sum, 0.0);
-  std::vector<ParamRef> params = m.trainable_params();
-  std::vector<Tensor> analytic;  // forward_backward accumulates, so keep the first gradients aside
-  for (ParamRef& p : params) analytic.push_back(*p.grad);
-  for (size_t k = 0; k < params.size(); ++k) {
-    Tensor& value = *params[k].value;
-    for (int64_t i = 0; i < value.numel(); ++i) {
-      const float saved = value[i];
-      const double h = 1e-3;
-      value[i] = static_cast<float>(saved + h);
-      const double lp = m.forward_backward(x, labels).loss_sum / 6;
-      value[i] = static_cast<float>(saved - h);
-      const double lm = m.forward_backward(x, labels).loss_sum / 6;
-      value[i] = saved;
-      const double numeric = (lp - lm) / (2 * h);
-      EXPECT_NEAR(analytic[k][i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << params[k].name << "[" << i << "]";
-    }
-  }
+  expect_gradients_match_central_differences(m, x, labels);
 }
 
 // The input-BatchNorm shortcut (kernels/batchnorm_dense.h) gives the layer-by-layer gradients:
@@ -152,22 +159,7 @@ TEST(Gradients, InputBatchNormShortcutMatchesLayerByLayer) {
     // And numerically, through the shortcut. Not for renorm: its gradient holds r and d constant
     // (the paper's stop_gradient), and each forward moves the moving statistics they come from.
     if (std::strstr(spec, "renorm")) continue;
-    std::vector<Tensor> analytic;
-    for (ParamRef& p : pf) analytic.push_back(*p.grad);
-    for (size_t k = 0; k < pf.size(); ++k) {
-      Tensor& value = *pf[k].value;
-      for (int64_t i = 0; i < value.numel(); ++i) {
-        const float saved = value[i];
-        const double h = 1e-3;
-        value[i] = static_cast<float>(saved + h);
-        const double lp = fused.forward_backward(x, labels).loss_sum / 8;
-        value[i] = static_cast<float>(saved - h);
-        const double lm = fused.forward_backward(x, labels).loss_sum / 8;
-        value[i] = saved;
-        const double numeric = (lp - lm) / (2 * h);
-        EXPECT_NEAR(analytic[k][i], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << pf[k].name << "[" << i << "]";
-      }
-    }
+    expect_gradients_match_central_differences(fused, x, labels);
   }
 }
 
