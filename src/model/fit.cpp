@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "bnlab/error.h"
 #include "bnlab/model/sequential.h"
 #include "bnlab/rng.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 namespace {
@@ -105,6 +107,8 @@ class FitLoop {
   Rng rng_;
   std::vector<ParamRef> trainable_;
   std::vector<std::pair<const Layer*, ParamRef>> gradients_;
+  std::vector<int64_t> gradient_sizes_;                 // their sizes, for core/parallel.h
+  mutable std::vector<std::atomic<uint8_t>> gradient_bad_;  // per gradient: holds NaN or Inf
   MovingState moving_;
 };
 
@@ -118,6 +122,8 @@ FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
   for (const auto& l : model.layers_)
     for (ParamRef& p : l->params())
       if (p.grad) gradients_.emplace_back(l.get(), p);
+  for (const auto& [layer, p] : gradients_) gradient_sizes_.push_back(p.grad->numel());
+  gradient_bad_ = std::vector<std::atomic<uint8_t>>(gradients_.size());
   allocate_batch();
 }
 
@@ -212,9 +218,14 @@ std::optional<std::string> FitLoop::non_finite(const LossResult& r) const {
   if (!std::isfinite(r.loss_sum))
     return fmt::format("loss ({}), first in the output of layer '{}'", std::isnan(r.loss_sum) ? "NaN" : "Inf",
                        first_non_finite_output());
-  for (const auto& [layer, p] : gradients_)
-    if (!all_finite(p.grad->data(), p.grad->numel()))
-      return fmt::format("gradient of layer '{}' ({})", layer->name, p.name);
+  // Every gradient scanned in one parallel region (a step's gradients are about 1 MB).
+  for (auto& bad : gradient_bad_) bad.store(0, std::memory_order_relaxed);
+  for_slices(gradient_sizes_, [&](size_t i, int64_t begin, int64_t n) {
+    if (!all_finite(gradients_[i].second.grad->data() + begin, n)) gradient_bad_[i].store(1, std::memory_order_relaxed);
+  });
+  for (size_t i = 0; i < gradients_.size(); ++i)
+    if (gradient_bad_[i].load(std::memory_order_relaxed))
+      return fmt::format("gradient of layer '{}' ({})", gradients_[i].first->name, gradients_[i].second.name);
   return std::nullopt;
 }
 
