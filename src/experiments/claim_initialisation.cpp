@@ -64,7 +64,7 @@ InitialisationMeasure measure_initialisation(const InitialisationConfig& c, cons
 Judgement judge_initialisation(const InitialisationMeasure& m) {
   const Spread& bn_worst = worst(m.points, true).bn_accuracy;
   const Spread& no_bn_worst = worst(m.points, false).no_bn_accuracy;
-  const double noise = 2.0 * std::sqrt(bn_worst.sd * bn_worst.sd / bn_worst.n + no_bn_worst.sd * no_bn_worst.sd / no_bn_worst.n);
+  const double noise = 2.0 * standard_error(bn_worst, no_bn_worst);
   const double bn_range = range(m.points, true), no_bn_range = range(m.points, false);
   return judge({{fmt::format("BN's worst accuracy over the weight scales is higher ({} vs {})", pct(bn_worst.mean),
                              pct(no_bn_worst.mean)),

@@ -98,7 +98,7 @@ Judgement judge_overhead(const OverheadMeasure& m) {
     tests.push_back({fmt::format("at batch {}, a step with BN takes at least {:.0f}% longer, and more than twice the "
                                  "standard error over seeds ({:+.1f}%, standard error {:.3f} ms)",
                                  p.batch_size, 100 * m.min_effect, 100 * (p.bn_ms.mean / p.no_bn_ms.mean - 1),
-                                 std::sqrt(p.bn_ms.sd * p.bn_ms.sd / p.bn_ms.n + p.no_bn_ms.sd * p.no_bn_ms.sd / p.no_bn_ms.n)),
+                                 standard_error(p.bn_ms, p.no_bn_ms)),
                      compare(p.bn_ms, p.no_bn_ms, m.min_effect * p.no_bn_ms.mean) == Direction::Higher});
   return judge(std::move(tests));
 }

@@ -37,10 +37,14 @@ std::string format_spread(const Spread& s, int decimals) {
   return fmt::format("{:.{}f} ± {:.{}f}", s.mean, decimals, s.sd, decimals);
 }
 
+double standard_error(const Spread& a, const Spread& b) {
+  return std::sqrt(a.sd * a.sd / a.n + b.sd * b.sd / b.n);
+}
+
 Direction compare(const Spread& a, const Spread& b, double min_effect) {
   if (a.n == 0 || b.n == 0) return Direction::Same;
   const double diff = a.mean - b.mean;
-  const double se = std::sqrt(a.sd * a.sd / a.n + b.sd * b.sd / b.n);
+  const double se = standard_error(a, b);
   if (std::fabs(diff) <= std::max(min_effect, 2.0 * se)) return Direction::Same;
   return diff > 0 ? Direction::Higher : Direction::Lower;
 }

@@ -17,6 +17,9 @@ Spread spread(const std::vector<double>& values);
 // "0.9712 ± 0.0011" with the given number of decimals.
 std::string format_spread(const Spread& s, int decimals = 4);
 
+// The standard error of the difference of two means, sqrt(sd_a^2 / n_a + sd_b^2 / n_b); both n > 0.
+double standard_error(const Spread& a, const Spread& b);
+
 enum class Direction { Lower, Same, Higher };
 
 // Whether a is higher or lower than b, or neither: a difference counts only when it exceeds both
