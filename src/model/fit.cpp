@@ -105,10 +105,10 @@ class FitLoop {
   TrainingPosition pos_;
   std::vector<int64_t> order_;  // this epoch's order
   Rng rng_;
-  std::vector<ParamRef> trainable_;
-  std::vector<std::pair<const Layer*, ParamRef>> gradients_;
-  std::vector<int64_t> gradient_sizes_;                 // their sizes, for core/parallel.h
-  mutable std::vector<std::atomic<uint8_t>> gradient_bad_;  // per gradient: holds NaN or Inf
+  // The layer owning each of the model's trainable parameters (model_.trainable_, same order),
+  // to name it when its gradient is not finite.
+  std::vector<const Layer*> owners_;
+  mutable std::vector<std::atomic<uint8_t>> gradient_bad_;  // per trainable parameter: NaN or Inf in its gradient
   MovingState moving_;
 };
 
@@ -118,12 +118,11 @@ FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
   steps_ = (n_ + o.batch_size - 1) / o.batch_size;
   pos_ = o.resume ? *o.resume : fresh_position(n_, o.seed);
   if (o.resume) check_resume();
-  trainable_ = model.trainable_params();
-  for (const auto& l : model.layers_)
-    for (ParamRef& p : l->params())
-      if (p.grad) gradients_.emplace_back(l.get(), p);
-  for (const auto& [layer, p] : gradients_) gradient_sizes_.push_back(p.grad->numel());
-  gradient_bad_ = std::vector<std::atomic<uint8_t>>(gradients_.size());
+  for (const auto& l : model.layers_)  // the order of Sequential::trainable_params()
+    for (const ParamRef& p : l->params())
+      if (p.trainable) owners_.push_back(l.get());
+  if (owners_.size() != model.trainable_.size()) throw std::logic_error("FitLoop: parameters out of step with the model");
+  gradient_bad_ = std::vector<std::atomic<uint8_t>>(owners_.size());
   allocate_batch();
 }
 
@@ -201,7 +200,7 @@ void FitLoop::train_batch() {
                             fmt::format("non-finite {} at epoch {}, step {}", *problem, pos_.epoch, pos_.step + 1));
     ++pos_.skipped;
   } else {
-    model_.optimizer_->step(trainable_);
+    model_.optimizer_->step(model_.trainable_);
     pos_.loss_sum += r.loss_sum;
     pos_.correct += r.correct;
     pos_.seen += rows;
@@ -220,12 +219,13 @@ std::optional<std::string> FitLoop::non_finite(const LossResult& r) const {
                        first_non_finite_output());
   // Every gradient scanned in one parallel region (a step's gradients are about 1 MB).
   for (auto& bad : gradient_bad_) bad.store(0, std::memory_order_relaxed);
-  for_slices(gradient_sizes_, [&](size_t i, int64_t begin, int64_t n) {
-    if (!all_finite(gradients_[i].second.grad->data() + begin, n)) gradient_bad_[i].store(1, std::memory_order_relaxed);
+  const std::vector<ParamRef>& params = model_.trainable_;
+  for_slices(model_.grad_sizes_, [&](size_t i, int64_t begin, int64_t n) {
+    if (!all_finite(params[i].grad->data() + begin, n)) gradient_bad_[i].store(1, std::memory_order_relaxed);
   });
-  for (size_t i = 0; i < gradients_.size(); ++i)
+  for (size_t i = 0; i < params.size(); ++i)
     if (gradient_bad_[i].load(std::memory_order_relaxed))
-      return fmt::format("gradient of layer '{}' ({})", gradients_[i].first->name, gradients_[i].second.name);
+      return fmt::format("gradient of layer '{}' ({})", owners_[i]->name, params[i].name);
   return std::nullopt;
 }
 
