@@ -21,7 +21,7 @@ inline constexpr int kColumnAlign = 16;
 // given thread count.
 template <class BlockFn>
 void for_column_blocks(int columns, int64_t flops, BlockFn block) {
-  constexpr int64_t kMinFlopsPerThread = 2'000'000;
+  constexpr int64_t kMinFlopsPerThread = 500'000;
   const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
   const int per = ((columns + threads - 1) / threads + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
   if (threads == 1 || per >= columns) {

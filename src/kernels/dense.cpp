@@ -1,42 +1,74 @@
 #include "bnlab/kernels/dense.h"
 
-#include <algorithm>
+#include <stdexcept>
 
 #include "core/blas.h"
 #include "core/parallel.h"
 
 namespace bnlab {
+namespace {
 
-void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out) {
-  // z[n, o] = b[o]; then z += x W^T in the GEMM (beta = 1), saving a pass over z.
-  float beta = 0.0f;
-  if (b) {
-    for (int n = 0; n < N; ++n) std::copy(b, b + out, z + (int64_t)n * out);
-    beta = 1.0f;
-  }
-  // z[:, o0:o0+w] (+)= x W[o0:o0+w, :]^T
-  for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, w, in, 1.0f, x, in, W + (int64_t)o0 * in, in, beta, z + o0, out);
-  });
+bool elementwise(Activation act) { return act != Activation::Softmax; }
+
+// For output columns [o0, o0 + w): dz = act'(y, dy) when dy is given (else dz is already dL/dz),
+// db += column sums of dz (rows in order), dW rows o0..o0+w += dz[:, o0:o0+w]^T x.
+void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
+                  const float* x, int N, int in, int out) {
+  if (dy)
+    for (int n = 0; n < N; ++n) {
+      const int64_t row = (int64_t)n * out + o0;
+      activation_backward(dz + row, dy + row, y + row, w, act);
+    }
+  if (db)
+    for (int n = 0; n < N; ++n) {
+      const float* dzr = dz + (int64_t)n * out + o0;
+#pragma omp simd
+      for (int j = 0; j < w; ++j) db[o0 + j] += dzr[j];
+    }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, in, N, 1.0f, dz + o0, out, x, in, 1.0f,
+              dW + (int64_t)o0 * in, in);
 }
 
-void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W,
-                    int N, int in, int out) {
-  // dW[o, i] += sum_n dz[n, o] * x[n, i], rows o0..o0+w of dW per block
-  for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, in, N, 1.0f, dz + o0, out, x, in, 1.0f, dW + (int64_t)o0 * in, in);
-  });
-  if (db) {
-    // db[o] += sum_n dz[n, o]
-    for (int n = 0; n < N; ++n)
-      for (int o = 0; o < out; ++o) db[o] += dz[(int64_t)n * out + o];
-  }
+void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
+              const float* x, const float* W, int N, int in, int out) {
+  const int64_t flops = 2LL * N * in * out;
+  for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out); });
   if (dx) {
     // dx[n, i] = sum_o dz[n, o] * W[o, i], columns i0..i0+w of dx per block
-    for_column_blocks(in, 2LL * N * in * out, [&](int i0, int w) {
+    for_column_blocks(in, flops, [&](int i0, int w) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, w, out, 1.0f, dz, out, W + i0, in, 0.0f, dx + i0, in);
     });
   }
+}
+
+}  // namespace
+
+void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out, Activation act) {
+  // z[:, o0:o0+w] = x W[o0:o0+w, :]^T, then + b and the activation on the block while it is in cache
+  for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, w, in, 1.0f, x, in, W + (int64_t)o0 * in, in, 0.0f, z + o0,
+                out);
+    for (int n = 0; n < N; ++n) {
+      float* zr = z + (int64_t)n * out + o0;
+      if (b) {
+#pragma omp simd
+        for (int j = 0; j < w; ++j) zr[j] += b[o0 + j];
+      }
+      if (act != Activation::Linear && elementwise(act)) activation_forward(zr, zr, w, act);
+    }
+  });
+}
+
+void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W, int N, int in,
+                    int out) {
+  // dz is only read when no dy is given
+  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out);
+}
+
+void dense_backward_activation(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y,
+                               Activation act, const float* x, const float* W, int N, int in, int out) {
+  if (!elementwise(act)) throw std::logic_error("dense_backward_activation: softmax is not elementwise");
+  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out);
 }
 
 }  // namespace bnlab

@@ -48,12 +48,15 @@ void Dense::forward_logits(const Tensor& x, Tensor& z, Mode mode) {
 }
 
 void Dense::forward(const Tensor& x, Tensor& y, Mode mode) {
-  forward_logits(x, y, mode);
+  if (activation_ == Activation::Softmax) {
+    forward_logits(x, y, mode);
+    softmax_forward(y.data(), y.data(), static_cast<int>(x.dim(0)), units_);
+    return;
+  }
+  last_mode_ = mode;
   const int N = static_cast<int>(x.dim(0));
-  if (activation_ == Activation::Softmax)
-    softmax_forward(y.data(), y.data(), N, units_);
-  else
-    activation_forward(y.data(), y.data(), y.numel(), activation_);
+  y.resize({N, units_});
+  dense_forward(y.data(), x.data(), weight.data(), use_bias_ ? bias.data() : nullptr, N, in_, units_, activation_);
 }
 
 void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) {
@@ -74,7 +77,16 @@ const Tensor& Dense::backward_activation(const Tensor& y, const Tensor& dy) {
 }
 
 void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
-  backward_logits(x, backward_activation(y, dy), dx);
+  if (activation_ == Activation::Softmax) {
+    backward_logits(x, backward_activation(y, dy), dx);
+    return;
+  }
+  // The activation's backward inside the kernel's parallel region, block by block.
+  const int N = static_cast<int>(x.dim(0));
+  dz_.resize({N, units_});
+  if (dx) dx->resize({N, in_});
+  dense_backward_activation(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
+                            dz_.data(), dy.data(), y.data(), activation_, x.data(), weight.data(), N, in_, units_);
 }
 
 std::vector<ParamRef> Dense::params() {

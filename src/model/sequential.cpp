@@ -73,11 +73,14 @@ void Sequential::set_fused_input_batchnorm(bool on) {
   fused_input_bn_ = on && dense != nullptr;
   if (bn) bn->set_keep_normalized(fused_input_bn_);
   if (fused_input_bn_) {
-    fused_h_ = Tensor({dense->units(), output_shapes_[i][0]});
-    fused_s_ = Tensor({dense->units()});
+    const int C = static_cast<int>(output_shapes_[i][0]), K = dense->units();
+    fused_h_ = Tensor({K, C});
+    fused_s_ = Tensor({K});
+    fused_partials_ = Tensor({batchnorm_dense_partials(C, K)});
   } else {
     fused_h_ = Tensor();
     fused_s_ = Tensor();
+    fused_partials_ = Tensor();
   }
 }
 
@@ -141,12 +144,16 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
       // Dense i and the BatchNorm before it, without the Dense layer's input gradient.
       auto& dense = static_cast<Dense&>(*layers_[i]);
       auto& bn = static_cast<BatchNormalization&>(*layers_[i - 1]);
-      const Tensor& dz = logits ? *dy : dense.backward_activation(acts_[i + 1], *dy);
       const bool scale = bn.options().scale, center = bn.options().center;
-      batchnorm_dense_backward(fused_h_.data(), fused_s_.data(), dense.weight_grad.data(),
+      // dz through the activation inside the kernel, unless it is the softmax (row-wise) or none
+      const bool elementwise = !logits && dense.activation() != Activation::Softmax;
+      const Tensor& dz = logits ? *dy : elementwise ? dense.dz_buffer(N) : dense.backward_activation(acts_[i + 1], *dy);
+      batchnorm_dense_backward(fused_h_.data(), fused_s_.data(), fused_partials_.data(), dense.weight_grad.data(),
                                dense.use_bias() ? dense.bias_grad.data() : nullptr,
                                scale ? bn.weight_grad.data() : nullptr, center ? bn.bias_grad.data() : nullptr,
-                               dz.data(), bn.normalized().data(), dense.weight.data(), scale ? bn.weight.data() : nullptr,
+                               const_cast<float*>(dz.data()), elementwise ? dy->data() : nullptr,
+                               elementwise ? acts_[i + 1].data() : nullptr, dense.activation(), bn.normalized().data(),
+                               dense.weight.data(), scale ? bn.weight.data() : nullptr,
                                center ? bn.bias.data() : nullptr, N, static_cast<int>(fused_h_.dim(1)), dense.units());
       break;
     }

@@ -163,6 +163,39 @@ TEST(Gradients, InputBatchNormShortcutMatchesLayerByLayer) {
   }
 }
 
+// Large enough for the products to be split across threads (core/parallel.h), with 200 units: the
+// blocks of rows k end inside a group of 16. Same gradients as layer by layer, and bit-identical
+// for 1 and 3 threads (the partial sums of dgamma and dbeta go by groups of rows, not by threads).
+TEST(Gradients, InputBatchNormShortcutSplitAcrossThreads) {
+  const char* spec = "flatten,bn,dense:200:relu,dense:3:softmax";
+  Rng rng(4);
+  Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
+  std::vector<int32_t> labels(48);
+  for (int n = 0; n < 48; ++n) labels[n] = n % 3;
+  auto gradients = [&](bool shortcut, int threads) {
+    set_num_threads(threads);
+    Sequential m = built(spec, Shape{16, 16});
+    m.set_fused_input_batchnorm(shortcut);
+    for (ParamRef& p : m.trainable_params())
+      for (int64_t i = 0; i < p.value->numel(); ++i) (*p.value)[i] += 0.1f * std::sin(1.0f + i);
+    m.zero_grad();
+    m.forward_backward(x, labels.data());
+    std::vector<std::vector<float>> g;
+    for (ParamRef& p : m.trainable_params()) g.emplace_back(p.grad->data(), p.grad->data() + p.grad->numel());
+    return g;
+  };
+  const auto one = gradients(true, 1), three = gradients(true, 3), plain = gradients(false, 3);
+  set_num_threads(0);
+  ASSERT_EQ(one.size(), plain.size());
+  for (size_t k = 0; k < one.size(); ++k) {
+    EXPECT_EQ(one[k], three[k]) << "parameter " << k;
+    float largest = 0.0f;
+    for (float v : plain[k]) largest = std::max(largest, std::fabs(v));
+    for (size_t i = 0; i < one[k].size(); ++i)
+      EXPECT_NEAR(three[k][i], plain[k][i], 1e-6f + 1e-5f * largest) << "parameter " << k << "[" << i << "]";
+  }
+}
+
 TEST(Gradients, InputBatchNormShortcutOnlyWhereTheModelHasThatShape) {
   EXPECT_TRUE(built("flatten,bn,dense:4,dense:3", Shape{2, 2}).fused_input_batchnorm());
   EXPECT_FALSE(built("flatten,dense:4,bn,dense:3", Shape{2, 2}).fused_input_batchnorm());

@@ -3,7 +3,7 @@
 // the BN needs a gradient (the BN normalises the network's input, as in the seed's model):
 //
 //   BN     y[n, c] = u[n, c] * gamma[c] + beta[c]    (u: the normalised input, kernels/batchnorm.h)
-//   Dense  z[n, k] = sum_c y[n, c] W[k, c] + b[k]    (dz = dL/dz, after the activation's backward)
+//   Dense  z[n, k] = sum_c y[n, c] W[k, c] + b[k],  a = act(z)    (dz = dL/dz = act'(a, dL/da))
 //
 // The BN's parameter gradients need only sums of dL/dy = dz W over the batch, and those sums can
 // be taken on the Dense side, so the (N, K) x (K, C) product dL/dy and the BN's dx are never formed:
@@ -15,15 +15,29 @@
 //   dbeta[c]  += sum_k W[k, c] s[k]                  (= sum_n dL/dy[n, c])
 // The same gradients as the layer-by-layer backward, with a different rounding; for the seed's
 // model at batch 64 it removes 2 x 64 x 784 x 256 = 25.7 MFLOP of the step's 90.1.
+// One parallel region: each thread takes a block of rows k (16 at a time) and does everything for
+// them while they are in its cache (dz, s, db, H, dW); dgamma and dbeta are summed per 16 rows of k
+// and then over those groups in order, so the result does not depend on the thread count.
 #include <cstdint>
+
+#include "bnlab/kernels/activation.h"
 
 namespace bnlab {
 
-// H: (K, C) scratch  s: (K) scratch  dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null
-// (all accumulated)  dz: (N, K)  u: (N, C)  W: (K, C)  gamma, beta: (C) or null (scale=False /
-// center=False: gamma = 1, beta = 0)
-void batchnorm_dense_backward(float* H, float* s, float* dW, float* db, float* dgamma, float* dbeta, const float* dz,
-                              const float* u, const float* W, const float* gamma, const float* beta, int N, int C,
-                              int K);
+inline constexpr int kBatchNormDenseGroup = 16;  // rows of k per partial sum of dgamma and dbeta
+
+// Floats of scratch `partials` needs: two rows of C per group of kBatchNormDenseGroup rows of k.
+inline int64_t batchnorm_dense_partials(int C, int K) {
+  return 2LL * C * ((K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup);
+}
+
+// dz: (N, K): dL/dz; when da is given it is written first, dz = act'(a, da) (act elementwise:
+//     a, da: (N, K), the Dense layer's output and its gradient; dz may be da)
+// H: (K, C) scratch  s: (K) scratch  partials: batchnorm_dense_partials(C, K) scratch
+// dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated)
+// u: (N, C)  W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
+void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
+                              float* dz, const float* da, const float* a, Activation act, const float* u,
+                              const float* W, const float* gamma, const float* beta, int N, int C, int K);
 
 }  // namespace bnlab

@@ -26,6 +26,11 @@ class Dense : public Layer {
 
   // dL/dz (before the activation) from the output y and dL/dy; the buffer is reused across steps.
   const Tensor& backward_activation(const Tensor& y, const Tensor& dy);
+  // That buffer, sized (N, units), for a kernel to write dz into.
+  Tensor& dz_buffer(int N) {
+    dz_.resize({N, units_});
+    return dz_;
+  }
 
   int units() const { return units_; }
   bool use_bias() const { return use_bias_; }

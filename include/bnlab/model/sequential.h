@@ -187,7 +187,7 @@ class Sequential {
   // Buffers reused across steps: no allocation inside the training loop.
   std::vector<Tensor> acts_;  // acts_[i + 1] = output of layer i
   Tensor probs_, dlogits_, grad_a_, grad_b_, batch_x_;
-  Tensor fused_h_, fused_s_;  // the input-BatchNorm shortcut's scratch
+  Tensor fused_h_, fused_s_, fused_partials_;  // the input-BatchNorm shortcut's scratch
   std::vector<ParamRef> trainable_;  // trainable_params(), gathered once at build
   std::vector<int64_t> grad_sizes_;  // their sizes, for zero_grad
   std::vector<int32_t> batch_y_;
