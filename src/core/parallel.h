@@ -42,7 +42,7 @@ void for_column_blocks(int columns, int64_t flops, BlockFn block) {
 // Chunks of 64 floats (256 bytes of a row) measured fastest at the seed's shapes (docs/performance.md).
 template <class ChunkFn>
 void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
-  constexpr int64_t kMinElements = 32768;  // below this one thread is faster
+  constexpr int64_t kMinElements = 8192;  // below this one thread is faster
   const int chunks = (columns + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (rows * columns > kMinElements)
   for (int i = 0; i < chunks; ++i) chunk_fn(i * chunk, std::min(chunk, columns - i * chunk));
