@@ -28,7 +28,9 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
   if (db)
     for (int j = 0; j < w; ++j) db[k0 + j] += s[k0 + j];
   // H[k0:k0+w, :] = dz[:, k0:k0+w]^T u
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, C, N, 1.0f, dz + k0, K, u, C, 0.0f, H + (int64_t)k0 * C, C);
+  for_blas_pieces(k0, w, (int64_t)C * N, [&](int p0, int pw) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, H + (int64_t)p0 * C, C);
+  });
 
   // Scalar math, row after row of H, W and dW, a partial sum per group of rows:
   //   dW[k, c] += gamma[c] H[k, c] + s[k] beta[c];  pwh[c] += W[k, c] H[k, c];  pws[c] += W[k, c] s[k]

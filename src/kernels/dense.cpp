@@ -25,8 +25,10 @@ void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* d
 #pragma omp simd
       for (int j = 0; j < w; ++j) db[o0 + j] += dzr[j];
     }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, in, N, 1.0f, dz + o0, out, x, in, 1.0f,
-              dW + (int64_t)o0 * in, in);
+  for_blas_pieces(o0, w, (int64_t)in * N, [&](int p0, int pw) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, in, N, 1.0f, dz + p0, out, x, in, 1.0f,
+                dW + (int64_t)p0 * in, in);
+  });
 }
 
 void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
@@ -36,7 +38,9 @@ void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const
   if (dx) {
     // dx[n, i] = sum_o dz[n, o] * W[o, i], columns i0..i0+w of dx per block
     for_column_blocks(in, flops, [&](int i0, int w) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, w, out, 1.0f, dz, out, W + i0, in, 0.0f, dx + i0, in);
+      for_blas_pieces(i0, w, (int64_t)N * out, [&](int p0, int pw) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, pw, out, 1.0f, dz, out, W + p0, in, 0.0f, dx + p0, in);
+      });
     });
   }
 }
@@ -46,8 +50,10 @@ void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const
 void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out, Activation act) {
   // z[:, o0:o0+w] = x W[o0:o0+w, :]^T, then + b and the activation on the block while it is in cache
   for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, w, in, 1.0f, x, in, W + (int64_t)o0 * in, in, 0.0f, z + o0,
-                out);
+    for_blas_pieces(o0, w, (int64_t)N * in, [&](int p0, int pw) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, pw, in, 1.0f, x, in, W + (int64_t)p0 * in, in, 0.0f,
+                  z + p0, out);
+    });
     for (int n = 0; n < N; ++n) {
       float* zr = z + (int64_t)n * out + o0;
       if (b) {
