@@ -12,7 +12,7 @@ namespace {
 // Rows [k0, k0 + w) of H, dW and s, and their groups' partial sums; k0 is a multiple of the group.
 void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, float* db, float* dz, const float* da,
                 const float* a, Activation act, const float* u, const float* W, const float* gamma, const float* beta,
-                int N, int C, int K) {
+                int N, int C, int K, bool accumulate_dW) {
   if (da)
     for (int n = 0; n < N; ++n) {
       const int64_t row = (int64_t)n * K + k0;
@@ -43,7 +43,10 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
       const float* wr = W + (int64_t)k * C;
       float* dwr = dW + (int64_t)k * C;
       const float sk = s[k];
-      if (gamma && beta) {
+      if (!accumulate_dW) {
+#pragma omp simd
+        for (int c = 0; c < C; ++c) dwr[c] = (gamma ? gamma[c] : 1.0f) * hr[c] + sk * (beta ? beta[c] : 0.0f);
+      } else if (gamma && beta) {
 #pragma omp simd
         for (int c = 0; c < C; ++c) dwr[c] += gamma[c] * hr[c] + sk * beta[c];
       } else {
@@ -63,11 +66,12 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
 
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,
-                              const float* W, const float* gamma, const float* beta, int N, int C, int K) {
+                              const float* W, const float* gamma, const float* beta, int N, int C, int K,
+                              bool accumulate_dW) {
   if (da && act == Activation::Softmax) throw std::logic_error("batchnorm_dense_backward: softmax is not elementwise");
   static_assert(kColumnAlign % kBatchNormDenseGroup == 0, "blocks must hold whole groups");
   for_column_blocks(K, 2LL * N * C * K, [&](int k0, int w) {
-    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, u, W, gamma, beta, N, C, K);
+    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, u, W, gamma, beta, N, C, K, accumulate_dW);
   });
   // dgamma[c] += sum over groups, in order, of pwh[c]; dbeta likewise with pws
   const int groups = (K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup;

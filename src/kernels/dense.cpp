@@ -13,7 +13,7 @@ bool elementwise(Activation act) { return act != Activation::Softmax; }
 // For output columns [o0, o0 + w): dz = act'(y, dy) when dy is given (else dz is already dL/dz),
 // db += column sums of dz (rows in order), dW rows o0..o0+w += dz[:, o0:o0+w]^T x.
 void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
-                  const float* x, int N, int in, int out) {
+                  const float* x, int N, int in, int out, float dW_beta) {
   if (dy)
     for (int n = 0; n < N; ++n) {
       const int64_t row = (int64_t)n * out + o0;
@@ -26,15 +26,16 @@ void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* d
       for (int j = 0; j < w; ++j) db[o0 + j] += dzr[j];
     }
   for_blas_pieces(o0, w, (int64_t)in * N, [&](int p0, int pw) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, in, N, 1.0f, dz + p0, out, x, in, 1.0f,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, in, N, 1.0f, dz + p0, out, x, in, dW_beta,
                 dW + (int64_t)p0 * in, in);
   });
 }
 
 void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
-              const float* x, const float* W, int N, int in, int out) {
+              const float* x, const float* W, int N, int in, int out, bool accumulate_dW) {
   const int64_t flops = 2LL * N * in * out;
-  for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out); });
+  const float dW_beta = accumulate_dW ? 1.0f : 0.0f;
+  for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out, dW_beta); });
   if (dx) {
     // dx[n, i] = sum_o dz[n, o] * W[o, i], columns i0..i0+w of dx per block
     for_column_blocks(in, flops, [&](int i0, int w) {
@@ -66,15 +67,16 @@ void dense_forward(float* z, const float* x, const float* W, const float* b, int
 }
 
 void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W, int N, int in,
-                    int out) {
+                    int out, bool accumulate_dW) {
   // dz is only read when no dy is given
-  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out);
+  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out, accumulate_dW);
 }
 
 void dense_backward_activation(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y,
-                               Activation act, const float* x, const float* W, int N, int in, int out) {
+                               Activation act, const float* x, const float* W, int N, int in, int out,
+                               bool accumulate_dW) {
   if (!elementwise(act)) throw std::logic_error("dense_backward_activation: softmax is not elementwise");
-  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out);
+  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out, accumulate_dW);
 }
 
 }  // namespace bnlab

@@ -190,8 +190,7 @@ void FitLoop::train_batch() {
   train_.gather(x.data(), y, order_.data() + begin, rows);
   moving_.save();
 
-  model_.zero_grad();
-  const LossResult r = model_.forward_backward(x, y);
+  const LossResult r = model_.forward_backward(x, y);  // sets every gradient: no zero_grad
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
   if (const auto problem = non_finite(r)) {
     moving_.restore();

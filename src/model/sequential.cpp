@@ -58,6 +58,9 @@ void Sequential::build(const Shape& input_shape, uint64_t seed) {
       break;
     }
   acts_.assign(layers_.size() + 1, Tensor());
+  // forward_backward sets the gradients: no zeroing pass per step, and the weight-gradient
+  // products write their results without reading the old ones.
+  for (auto& l : layers_) l->set_accumulate_grads(false);
   built_ = true;
   trainable_ = trainable_params();
   grad_sizes_.clear();
@@ -145,6 +148,10 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
       auto& dense = static_cast<Dense&>(*layers_[i]);
       auto& bn = static_cast<BatchNormalization&>(*layers_[i - 1]);
       const bool scale = bn.options().scale, center = bn.options().center;
+      if (!dense.accumulates_grads()) {  // the kernel sets dW; the small gradients start from zero
+        if (dense.use_bias()) dense.bias_grad.zero();
+        bn.zero_grad();
+      }
       // dz through the activation inside the kernel, unless it is the softmax (row-wise) or none
       const bool elementwise = !logits && dense.activation() != Activation::Softmax;
       const Tensor& dz = logits ? *dy : elementwise ? dense.dz_buffer(N) : dense.backward_activation(acts_[i + 1], *dy);
@@ -154,7 +161,8 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
                                const_cast<float*>(dz.data()), elementwise ? dy->data() : nullptr,
                                elementwise ? acts_[i + 1].data() : nullptr, dense.activation(), bn.normalized().data(),
                                dense.weight.data(), scale ? bn.weight.data() : nullptr,
-                               center ? bn.bias.data() : nullptr, N, static_cast<int>(fused_h_.dim(1)), dense.units());
+                               center ? bn.bias.data() : nullptr, N, static_cast<int>(fused_h_.dim(1)), dense.units(),
+                               dense.accumulates_grads());
       break;
     }
     const Tensor& in = i == 0 ? x : acts_[i];
@@ -171,7 +179,6 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
 
 LossResult Sequential::train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback, int64_t step) {
   if (!optimizer_) throw std::logic_error("Sequential::train_step before compile");
-  zero_grad();
   const LossResult r = forward_backward(x, labels);
   if (callback) callback->on_gradients(*this, step);
   optimizer_->step(trainable_);

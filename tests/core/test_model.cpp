@@ -7,6 +7,7 @@
 #include "bnlab/error.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/kernels/optim.h"
+#include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/threads.h"
 #include "gradcheck.h"
@@ -96,7 +97,7 @@ TEST(Loss, FusedSoftmaxCrossEntropyIsStable) {
 void expect_gradients_match_central_differences(Sequential& m, const Tensor& x, const int32_t* labels) {
   const double n = static_cast<double>(x.dim(0));
   std::vector<ParamRef> params = m.trainable_params();
-  std::vector<Tensor> analytic;  // forward_backward accumulates, so keep the gradients aside
+  std::vector<Tensor> analytic;  // each forward_backward sets the gradients, so keep them aside
   for (ParamRef& p : params) analytic.push_back(*p.grad);
   for (size_t k = 0; k < params.size(); ++k) {
     Tensor& value = *params[k].value;
@@ -194,6 +195,35 @@ TEST(Gradients, InputBatchNormShortcutSplitAcrossThreads) {
     for (size_t i = 0; i < one[k].size(); ++i)
       EXPECT_NEAR(three[k][i], plain[k][i], 1e-6f + 1e-5f * largest) << "parameter " << k << "[" << i << "]";
   }
+}
+
+// A model's forward_backward sets the gradients (no zero_grad between steps), with and without the
+// input-BatchNorm shortcut; a layer on its own accumulates, as PyTorch's do.
+TEST(Gradients, ModelSetsGradientsLayersAloneAccumulate) {
+  for (const char* spec : {"flatten,bn,dense:5:relu,bn,dense:3:softmax", "flatten,dense:5:relu,ln,dense:3:softmax"}) {
+    SCOPED_TRACE(spec);
+    Sequential m = built(spec, Shape{3, 4});
+    Rng rng(2);
+    const Tensor x = testing::random_tensor(Shape{8, 3, 4}, rng);
+    const int32_t labels[8] = {0, 1, 2, 0, 1, 2, 2, 1};
+    m.forward_backward(x, labels);
+    std::vector<Tensor> once;
+    for (ParamRef& p : m.trainable_params()) once.push_back(*p.grad);
+    m.forward_backward(x, labels);
+    std::vector<ParamRef> params = m.trainable_params();
+    for (size_t k = 0; k < params.size(); ++k)
+      for (int64_t i = 0; i < once[k].numel(); ++i) ASSERT_EQ((*params[k].grad)[i], once[k][i]) << params[k].name;
+  }
+  Dense d(3);
+  Rng rng(3);
+  d.build(Shape{4}, rng);
+  const Tensor x = testing::random_tensor(Shape{2, 4}, rng), dy = testing::random_tensor(Shape{2, 3}, rng);
+  Tensor y;
+  d.forward(x, y, Mode::Train);
+  d.backward(x, y, dy, nullptr);
+  const Tensor first = d.weight_grad;
+  d.backward(x, y, dy, nullptr);
+  for (int64_t i = 0; i < first.numel(); ++i) EXPECT_FLOAT_EQ(d.weight_grad[i], 2 * first[i]);
 }
 
 TEST(Gradients, InputBatchNormShortcutOnlyWhereTheModelHasThatShape) {

@@ -140,10 +140,11 @@ class Sequential {
   // Eval-mode forward of a float batch x: (N, input shape...) -> the model output.
   const Tensor& forward(const Tensor& x, Mode mode);
 
-  // Forward in Train mode, loss, and backward (gradients accumulate); no optimiser step.
+  // Forward in Train mode, loss, and backward; no optimiser step. Sets every trainable gradient
+  // (the model's layers overwrite rather than accumulate, layers/layer.h), so no zero_grad is needed.
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
-  // zero_grad, forward_backward, (callback's on_gradients), optimiser step. Returns the batch's loss
-  // sum and correct count.
+  // forward_backward, (callback's on_gradients), optimiser step. Returns the batch's loss sum and
+  // correct count.
   LossResult train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback = nullptr, int64_t step = 0);
   void zero_grad();
 
