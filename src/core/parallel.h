@@ -51,23 +51,35 @@ void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
 // For elementwise work over several arrays laid end to end (optimiser updates, zeroing gradients):
 // sizes[i] elements in array i; each thread takes one contiguous range of the total (a multiple of
 // 16 elements long) and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
-template <class SliceFn>
-void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
+// for_slices_in_two_phases calls first(...) on a thread's range, waits for every thread, then calls
+// second(...) on the same range: what first() read is still in that thread's cache.
+template <class FirstFn, class SecondFn>
+void for_slices_in_two_phases(const std::vector<int64_t>& sizes, FirstFn first, SecondFn second) {
   constexpr int64_t kMinParallel = 32768;
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
   const int threads = total > kMinParallel ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-    const int64_t lo = std::min(total, omp_get_thread_num() * per), hi = std::min(total, lo + per);
+  auto each_slice = [&](int64_t lo, int64_t hi, auto&& slice) {
     int64_t offset = 0;
     for (size_t i = 0; i < sizes.size() && offset < hi; ++i) {
       const int64_t a = std::max(lo, offset), b = std::min(hi, offset + sizes[i]);
       if (a < b) slice(i, a - offset, b - a);
       offset += sizes[i];
     }
+  };
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+    const int64_t lo = std::min(total, omp_get_thread_num() * per), hi = std::min(total, lo + per);
+    each_slice(lo, hi, first);
+#pragma omp barrier
+    each_slice(lo, hi, second);
   }
+}
+
+template <class SliceFn>
+void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
+  for_slices_in_two_phases(sizes, [](size_t, int64_t, int64_t) {}, slice);
 }
 
 }  // namespace bnlab

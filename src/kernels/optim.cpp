@@ -1,6 +1,7 @@
 #include "bnlab/kernels/optim.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace bnlab {
 
@@ -32,6 +33,18 @@ void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, 
     v[i] = v[i] * b2f + g[i] * g[i] * one_b2;
     p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + epsf));
   }
+}
+
+// NaN and Inf are exactly the values with every exponent bit set. The integer test vectorises where
+// a float reduction (without -ffast-math) would not.
+bool all_finite(const float* x, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return bad == 0;
 }
 
 void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum) {

@@ -3,16 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <numeric>
 #include <optional>
 
 #include "bnlab/error.h"
+#include "bnlab/kernels/optim.h"
 #include "bnlab/model/sequential.h"
 #include "bnlab/rng.h"
-#include "core/parallel.h"
 
 namespace bnlab {
 namespace {
@@ -24,18 +23,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kMaxBatchActivations = int64_t{1} << 28;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// True when no element is NaN or Inf: exactly those have every exponent bit set. The integer test
-// vectorises where a float reduction (without -ffast-math) would not.
-bool all_finite(const float* x, int64_t n) {
-  uint32_t bad = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof bits);
-    bad |= (bits & 0x7f800000u) == 0x7f800000u;
-  }
-  return bad == 0;
-}
 
 // Fisher-Yates with the run's generator.
 void shuffle(std::vector<int64_t>& order, Rng& rng) {
@@ -94,7 +81,8 @@ class FitLoop {
   void run_epoch();
   void stop_if_requested(Clock::time_point epoch_start);
   void train_batch();
-  std::optional<std::string> non_finite(const LossResult& r) const;
+  std::optional<std::string> non_finite_loss(const LossResult& r) const;
+  std::string non_finite_gradient() const;
   std::string first_non_finite_output() const;
   void finish_epoch(Clock::time_point epoch_start);
 
@@ -108,7 +96,7 @@ class FitLoop {
   // The layer owning each of the model's trainable parameters (model_.trainable_, same order),
   // to name it when its gradient is not finite.
   std::vector<const Layer*> owners_;
-  mutable std::vector<std::atomic<uint8_t>> gradient_bad_;  // per trainable parameter: NaN or Inf in its gradient
+  std::vector<uint8_t> gradient_bad_;  // per trainable parameter: NaN or Inf in its gradient (the optimiser's)
   MovingState moving_;
 };
 
@@ -122,7 +110,7 @@ FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
     for (const ParamRef& p : l->params())
       if (p.trainable) owners_.push_back(l.get());
   if (owners_.size() != model.trainable_.size()) throw std::logic_error("FitLoop: parameters out of step with the model");
-  gradient_bad_ = std::vector<std::atomic<uint8_t>>(owners_.size());
+  gradient_bad_.assign(owners_.size(), 0);
   allocate_batch();
 }
 
@@ -192,14 +180,16 @@ void FitLoop::train_batch() {
 
   const LossResult r = model_.forward_backward(x, y);  // sets every gradient: no zero_grad
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
-  if (const auto problem = non_finite(r)) {
+  // The gradients are checked by the optimiser's step, in the same pass as the update.
+  std::optional<std::string> problem = non_finite_loss(r);
+  if (!problem && !model_.optimizer_->step_if_finite(model_.trainable_, gradient_bad_)) problem = non_finite_gradient();
+  if (problem) {
     moving_.restore();
     if (o_.on_non_finite == NonFinitePolicy::Stop)
       throw TrainingStopped(TrainingStopped::Reason::NonFinite,
                             fmt::format("non-finite {} at epoch {}, step {}", *problem, pos_.epoch, pos_.step + 1));
     ++pos_.skipped;
   } else {
-    model_.optimizer_->step(model_.trainable_);
     pos_.loss_sum += r.loss_sum;
     pos_.correct += r.correct;
     pos_.seen += rows;
@@ -211,21 +201,19 @@ void FitLoop::train_batch() {
 }
 
 // What is non-finite, naming the layer: "loss (nan), first in the output of layer 'dense_1'" or
-// "gradient of layer 'dense_1' (weight)". Nothing when the step is sound.
-std::optional<std::string> FitLoop::non_finite(const LossResult& r) const {
-  if (!std::isfinite(r.loss_sum))
-    return fmt::format("loss ({}), first in the output of layer '{}'", std::isnan(r.loss_sum) ? "NaN" : "Inf",
-                       first_non_finite_output());
-  // Every gradient scanned in one parallel region (a step's gradients are about 1 MB).
-  for (auto& bad : gradient_bad_) bad.store(0, std::memory_order_relaxed);
+// "gradient of layer 'dense_1' (weight)". Nothing when the loss is finite.
+std::optional<std::string> FitLoop::non_finite_loss(const LossResult& r) const {
+  if (std::isfinite(r.loss_sum)) return std::nullopt;
+  return fmt::format("loss ({}), first in the output of layer '{}'", std::isnan(r.loss_sum) ? "NaN" : "Inf",
+                     first_non_finite_output());
+}
+
+// The first parameter whose gradient the optimiser found non-finite (gradient_bad_).
+std::string FitLoop::non_finite_gradient() const {
   const std::vector<ParamRef>& params = model_.trainable_;
-  for_slices(model_.grad_sizes_, [&](size_t i, int64_t begin, int64_t n) {
-    if (!all_finite(params[i].grad->data() + begin, n)) gradient_bad_[i].store(1, std::memory_order_relaxed);
-  });
   for (size_t i = 0; i < params.size(); ++i)
-    if (gradient_bad_[i].load(std::memory_order_relaxed))
-      return fmt::format("gradient of layer '{}' ({})", owners_[i]->name, params[i].name);
-  return std::nullopt;
+    if (gradient_bad_[i]) return fmt::format("gradient of layer '{}' ({})", owners_[i]->name, params[i].name);
+  return "gradient";
 }
 
 // The loss is only non-finite when some layer's output is; the output layer's is the logits.

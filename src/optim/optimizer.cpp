@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "bnlab/error.h"
@@ -14,17 +15,40 @@ void check_learning_rate(double lr) {
   if (!(lr > 0.0f) || !std::isfinite(lr))
     throw InputError(fmt::format("learning rate must be a positive finite number, got {}", lr));
 }
-
-// One parallel region for all tensors (core/parallel.h); elementwise, so the split cannot change
-// the results. slice(i, begin, n) updates elements [begin, begin + n) of tensor i.
-// sizes: scratch, reused across steps.
-template <class SliceFn>
-void for_param_slices(const std::vector<ParamRef>& params, std::vector<int64_t>& sizes, SliceFn slice) {
-  sizes.clear();
-  for (const ParamRef& p : params) sizes.push_back(p.value->numel());
-  for_slices(sizes, slice);
-}
 }  // namespace
+
+// Elementwise updates, so the split across threads (core/parallel.h) cannot change the results.
+void Optimizer::step(const std::vector<ParamRef>& params) {
+  ensure_state(params);
+  const int64_t t = iterations + 1;
+  slice_sizes_.clear();
+  for (const ParamRef& p : params) slice_sizes_.push_back(p.value->numel());
+  for_slices(slice_sizes_, [&](size_t i, int64_t begin, int64_t n) { update(params[i], i, begin, n, t); });
+  iterations = t;
+}
+
+bool Optimizer::step_if_finite(const std::vector<ParamRef>& params, std::vector<uint8_t>& bad) {
+  ensure_state(params);
+  const int64_t t = iterations + 1;
+  slice_sizes_.clear();
+  for (const ParamRef& p : params) slice_sizes_.push_back(p.value->numel());
+  bad.assign(params.size(), 0);
+  std::atomic<bool> any_bad{false};
+  for_slices_in_two_phases(
+      slice_sizes_,
+      [&](size_t i, int64_t begin, int64_t n) {
+        if (!all_finite(params[i].grad->data() + begin, n)) {
+          std::atomic_ref<uint8_t>(bad[i]).store(1, std::memory_order_relaxed);
+          any_bad.store(true, std::memory_order_relaxed);
+        }
+      },
+      [&](size_t i, int64_t begin, int64_t n) {
+        if (!any_bad.load(std::memory_order_relaxed)) update(params[i], i, begin, n, t);
+      });
+  if (any_bad.load()) return false;
+  iterations = t;
+  return true;
+}
 
 Adam::Adam(AdamOptions options) : options_(options) {
   check_learning_rate(options.learning_rate);
@@ -43,14 +67,14 @@ void Adam::init_state(const std::vector<ParamRef>& params) {
   }
 }
 
-void Adam::step(const std::vector<ParamRef>& params) {
+void Adam::ensure_state(const std::vector<ParamRef>& params) {
   if (m_.size() != params.size()) init_state(params);
-  ++iterations;
-  auto update = options_.style == AdamStyle::Keras ? adam_keras_update : adam_torch_update;
-  for_param_slices(params, slice_sizes_, [&](size_t i, int64_t begin, int64_t n) {
-    update(params[i].value->data() + begin, m_[i].data() + begin, v_[i].data() + begin, params[i].grad->data() + begin,
-           n, learning_rate, options_.beta1, options_.beta2, options_.epsilon, iterations);
-  });
+}
+
+void Adam::update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t t) {
+  auto kernel = options_.style == AdamStyle::Keras ? adam_keras_update : adam_torch_update;
+  kernel(p.value->data() + begin, m_[i].data() + begin, v_[i].data() + begin, p.grad->data() + begin, n, learning_rate,
+         options_.beta1, options_.beta2, options_.epsilon, t);
 }
 
 std::vector<std::pair<std::string, Tensor*>> Adam::state() {
@@ -74,13 +98,13 @@ void SGD::init_state(const std::vector<ParamRef>& params) {
   for (const ParamRef& p : params) u_.emplace_back(p.value->shape());
 }
 
-void SGD::step(const std::vector<ParamRef>& params) {
+void SGD::ensure_state(const std::vector<ParamRef>& params) {
   if (momentum_ != 0.0 && u_.size() != params.size()) init_state(params);
-  ++iterations;
-  for_param_slices(params, slice_sizes_, [&](size_t i, int64_t begin, int64_t n) {
-    sgd_update(params[i].value->data() + begin, momentum_ != 0.0 ? u_[i].data() + begin : nullptr,
-               params[i].grad->data() + begin, n, static_cast<float>(learning_rate), static_cast<float>(momentum_));
-  });
+}
+
+void SGD::update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t) {
+  sgd_update(p.value->data() + begin, momentum_ != 0.0 ? u_[i].data() + begin : nullptr, p.grad->data() + begin, n,
+             static_cast<float>(learning_rate), static_cast<float>(momentum_));
 }
 
 std::vector<std::pair<std::string, Tensor*>> SGD::state() {

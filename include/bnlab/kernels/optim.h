@@ -24,4 +24,7 @@ void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, 
 // p, g, u: (n); u may be null when momentum == 0
 void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum);
 
+// True when no element of x: (n) is NaN or Inf.
+bool all_finite(const float* x, int64_t n);
+
 }  // namespace bnlab

@@ -15,7 +15,13 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;  // "adam", "sgd"
   // One update of every parameter from its gradient. params: trainable ones, in a fixed order.
-  virtual void step(const std::vector<ParamRef>& params) = 0;
+  // All parameters in one parallel region, each thread a contiguous share of them laid end to end.
+  void step(const std::vector<ParamRef>& params);
+  // step(), unless a gradient holds a NaN or Inf: then nothing changes, bad[i] is set to 1 for
+  // every such parameter i (bad is resized to params.size()) and the result is false. The check
+  // and the update share one parallel region: each thread checks its share, then updates the same
+  // share while those gradients are still in its cache.
+  bool step_if_finite(const std::vector<ParamRef>& params, std::vector<uint8_t>& bad);
   // Named state tensors (moments), for checkpoints; created on the first step or by init_state.
   virtual std::vector<std::pair<std::string, Tensor*>> state() = 0;
   virtual void init_state(const std::vector<ParamRef>& params) = 0;
@@ -24,7 +30,13 @@ class Optimizer {
   int64_t iterations = 0;  // steps taken
 
  protected:
-  std::vector<int64_t> slice_sizes_;  // step()'s scratch, reused: no allocation per step
+  // Creates the state on the first step.
+  virtual void ensure_state(const std::vector<ParamRef>& params) = 0;
+  // Updates elements [begin, begin + n) of parameter i at step t (1-based); called from threads.
+  virtual void update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t t) = 0;
+
+ private:
+  std::vector<int64_t> slice_sizes_;  // scratch, reused: no allocation per step
 };
 
 enum class AdamStyle { Keras, Torch };
@@ -41,10 +53,13 @@ class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions options = {});
   std::string name() const override { return "adam"; }
-  void step(const std::vector<ParamRef>& params) override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
   void init_state(const std::vector<ParamRef>& params) override;
   const AdamOptions& options() const { return options_; }
+
+ protected:
+  void ensure_state(const std::vector<ParamRef>& params) override;
+  void update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t t) override;
 
  private:
   AdamOptions options_;
@@ -55,10 +70,13 @@ class SGD : public Optimizer {
  public:
   explicit SGD(double learning_rate = 0.01, double momentum = 0.0);
   std::string name() const override { return "sgd"; }
-  void step(const std::vector<ParamRef>& params) override;
   std::vector<std::pair<std::string, Tensor*>> state() override;
   void init_state(const std::vector<ParamRef>& params) override;
   double momentum() const { return momentum_; }
+
+ protected:
+  void ensure_state(const std::vector<ParamRef>& params) override;
+  void update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t t) override;
 
  private:
   double momentum_;
