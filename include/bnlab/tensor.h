@@ -34,6 +34,14 @@ class Shape {
   int rank_ = 0;
 };
 
+namespace detail {
+// Frees a tensor's storage unless the tensor is a view of another's.
+struct FreeAligned {
+  bool owned = true;
+  void operator()(float* p) const;
+};
+}  // namespace detail
+
 class Tensor {
  public:
   Tensor() = default;
@@ -55,16 +63,20 @@ class Tensor {
   void resize(const Shape& shape);
   // Changes only the first dimension (the batch size).
   void resize_batch(int64_t n);
+
+  // A tensor that reads another's storage under a different shape (Flatten's output), without a
+  // copy. Valid while that storage lives and is not reallocated; it is the viewer's job not to
+  // write through it. Resizing a view past its size, or assigning to it, gives it storage of its own;
+  // copies of a view are ordinary tensors.
+  static Tensor view(const float* data, const Shape& shape);
+  bool is_view() const { return !data_.get_deleter().owned; }
   void fill(float value);
   void zero() { fill(0.0f); }
 
  private:
-  struct FreeAligned {
-    void operator()(float* p) const;
-  };
   Shape shape_;
   int64_t capacity_ = 0;
-  std::unique_ptr<float[], FreeAligned> data_;
+  std::unique_ptr<float[], detail::FreeAligned> data_;
 };
 
 }  // namespace bnlab

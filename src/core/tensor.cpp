@@ -49,7 +49,17 @@ std::string Shape::str() const {
   return s + (rank_ == 1 ? ",)" : ")");
 }
 
-void Tensor::FreeAligned::operator()(float* p) const { std::free(p); }
+void detail::FreeAligned::operator()(float* p) const {
+  if (owned) std::free(p);
+}
+
+Tensor Tensor::view(const float* data, const Shape& shape) {
+  Tensor t;
+  t.data_ = std::unique_ptr<float[], detail::FreeAligned>(const_cast<float*>(data), detail::FreeAligned{false});
+  t.shape_ = shape;
+  t.capacity_ = shape.numel();
+  return t;
+}
 
 Tensor::Tensor(const Shape& shape) {
   resize(shape);
@@ -63,6 +73,7 @@ Tensor::Tensor(const Tensor& o) {
 
 Tensor& Tensor::operator=(const Tensor& o) {
   if (this != &o) {
+    if (is_view()) *this = Tensor();  // never write into the viewed storage
     resize(o.shape_);
     if (numel()) std::memcpy(data(), o.data(), numel() * sizeof(float));
   }
@@ -76,7 +87,7 @@ void Tensor::resize(const Shape& shape) {
     const size_t bytes = ((static_cast<size_t>(n) * sizeof(float) + 63) / 64) * 64;
     float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
     if (!p) throw std::bad_alloc();
-    data_.reset(p);
+    data_ = std::unique_ptr<float[], detail::FreeAligned>(p, detail::FreeAligned{true});
     capacity_ = n;
   }
   shape_ = shape;

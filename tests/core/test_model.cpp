@@ -24,6 +24,34 @@ Sequential built(const std::string& spec, const Shape& in, uint64_t seed = 1) {
   return m;
 }
 
+// Flatten's output is a view of its input: the same floats, never written through.
+TEST(TensorView, SharesStorageAndDetachesOnWriteOrGrowth) {
+  Tensor x(Shape{2, 2, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i);
+  Tensor v = Tensor::view(x.data(), Shape{2, 6});
+  EXPECT_TRUE(v.is_view());
+  EXPECT_EQ(v.data(), x.data());
+  EXPECT_EQ(v.shape(), (Shape{2, 6}));
+  const Tensor copy = v;  // copies own their storage
+  EXPECT_FALSE(copy.is_view());
+  EXPECT_NE(copy.data(), x.data());
+  EXPECT_EQ(copy[7], 7.0f);
+  Tensor other(Shape{2, 6});
+  v = other;  // assigning to a view must not write the viewed storage
+  EXPECT_FALSE(v.is_view());
+  EXPECT_EQ(x[7], 7.0f);
+  Tensor w = Tensor::view(x.data(), Shape{2, 6});
+  w.resize(Shape{4, 6});  // growing gives it storage of its own
+  EXPECT_FALSE(w.is_view());
+  EXPECT_NE(w.data(), x.data());
+
+  Sequential m = make_model("flatten,dense:2");
+  m.build(Shape{2, 3}, 1);
+  const Tensor& y = m.forward(x, Mode::Eval);
+  EXPECT_EQ(y.shape(), (Shape{2, 2}));
+  EXPECT_EQ(x[11], 11.0f);
+}
+
 TEST(Summary, SeedModelsHaveTheNotebooksParameterCounts) {
   Sequential plain = built("mlp", Shape{28, 28});
   EXPECT_EQ(plain.count_params(true), 235146);

@@ -5,7 +5,8 @@
 
 namespace bnlab {
 
-// (N, d1, d2, ...) -> (N, d1 * d2 * ...); the data are already contiguous, so this is a copy.
+// (N, d1, d2, ...) -> (N, d1 * d2 * ...); the data are already contiguous, so the output is a view
+// of the input (Tensor::view), not a copy.
 class Flatten : public Layer {
  public:
   std::string type_name() const override { return "Flatten"; }
