@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/parallel.h"
@@ -14,9 +15,17 @@ namespace {
 // stay in L1 while the rows stream through.
 constexpr int kChunk = 64;
 
+// chunk(c0, w) is called with w = std::integral_constant<int, kChunk> for whole chunks, so their
+// loops have a constant trip count (unrolled, accumulators in registers), and with an int for the
+// last, narrower chunk.
 template <class ChunkFn>
 void for_feature_chunks(int N, int C, ChunkFn chunk) {
-  for_column_chunks(N, C, kChunk, chunk);
+  for_column_chunks(N, C, kChunk, [&](int c0, int w) {
+    if (w == kChunk)
+      chunk(c0, std::integral_constant<int, kChunk>{});
+    else
+      chunk(c0, w);
+  });
 }
 
 // mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
@@ -49,7 +58,7 @@ void renorm_correction(const Renorm& renorm, int c, double mean, double var, flo
 
 void forward_train(float* y, float* u, double* mean, float* invstd, double* var, const float* x, const float* gamma,
                    const float* beta, int N, int C, float eps, const Renorm* renorm) {
-  for_feature_chunks(N, C, [&](int c0, int w) {
+  for_feature_chunks(N, C, [&](int c0, auto w) {
     double sum[kChunk] = {}, sq[kChunk] = {};
     // Scalar math: sum[c] = sum_n x[n, c]
     for (int n = 0; n < N; ++n) {
@@ -109,7 +118,7 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
 // r, d: (C), or both null for plain BN (r = 1, d = 0).
 void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const double* mean,
                     const float* invstd, const float* r, const float* d, const float* gamma, int N, int C) {
-  for_feature_chunks(N, C, [&](int c0, int w) {
+  for_feature_chunks(N, C, [&](int c0, auto w) {
     double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {};
     double mu[kChunk];
     for (int j = 0; j < w; ++j) mu[j] = mean[c0 + j];
