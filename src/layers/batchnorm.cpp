@@ -105,7 +105,7 @@ void BatchNormalization::update_moving_statistics(int N) {
 }
 
 void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  start_grads();
+  start_grads({&weight_grad, &bias_grad});
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize(x.shape());
   float* dgamma = options_.scale ? weight_grad.data() : nullptr;

@@ -149,8 +149,9 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
       auto& bn = static_cast<BatchNormalization&>(*layers_[i - 1]);
       const bool scale = bn.options().scale, center = bn.options().center;
       if (!dense.accumulates_grads()) {  // the kernel sets dW; the small gradients start from zero
-        if (dense.use_bias()) dense.bias_grad.zero();
-        bn.zero_grad();
+        dense.bias_grad.zero();  // empty without a bias
+        bn.weight_grad.zero();  // (Layer::zero_grad would allocate its parameter list)
+        bn.bias_grad.zero();
       }
       // dz through the activation inside the kernel, unless it is the softmax (row-wise) or none
       const bool elementwise = !logits && dense.activation() != Activation::Softmax;

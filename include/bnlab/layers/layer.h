@@ -7,6 +7,7 @@
 // overwrite (set_accumulate_grads(false), as Sequential does) SETS them instead (=), so a training
 // step needs no zeroing pass and the weight-gradient products need not read the old values.
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -78,10 +79,11 @@ class Layer {
  protected:
   Mode last_mode_ = Mode::Eval;
   bool accumulate_grads_ = true;
-  // For backward(): zeroes the gradients when this layer overwrites them, so kernels that only
-  // accumulate can be used (for small gradients, such as BatchNorm's).
-  void start_grads() {
-    if (!accumulate_grads_) zero_grad();
+  // For backward(): when this layer sets its gradients, zeroes these (small) ones first, so that
+  // kernels which only accumulate can be used. Allocates nothing (zero_grad() builds a list).
+  void start_grads(std::initializer_list<Tensor*> grads) {
+    if (!accumulate_grads_)
+      for (Tensor* g : grads) g->zero();
   }
 };
 
