@@ -12,7 +12,7 @@ namespace {
 // Rows [k0, k0 + w) of H, dW and s, and their groups' partial sums; k0 is a multiple of the group.
 void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, float* db, float* dz, const float* da,
                 const float* a, Activation act, const float* u, const float* W, const float* gamma, const float* beta,
-                int N, int C, int K, bool accumulate_dW) {
+                int N, int C, int K, bool accumulate) {
   if (da)
     for (int n = 0; n < N; ++n) {
       const int64_t row = (int64_t)n * K + k0;
@@ -26,7 +26,7 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
     for (int j = 0; j < w; ++j) s[k0 + j] += dzr[j];
   }
   if (db)
-    for (int j = 0; j < w; ++j) db[k0 + j] += s[k0 + j];
+    for (int j = 0; j < w; ++j) db[k0 + j] = (accumulate ? db[k0 + j] : 0.0f) + s[k0 + j];
   // H[k0:k0+w, :] = dz[:, k0:k0+w]^T u
   for_blas_pieces(k0, w, (int64_t)C * N, [&](int p0, int pw) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, H + (int64_t)p0 * C, C);
@@ -43,7 +43,7 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
       const float* wr = W + (int64_t)k * C;
       float* dwr = dW + (int64_t)k * C;
       const float sk = s[k];
-      if (!accumulate_dW) {
+      if (!accumulate) {
 #pragma omp simd
         for (int c = 0; c < C; ++c) dwr[c] = (gamma ? gamma[c] : 1.0f) * hr[c] + sk * (beta ? beta[c] : 0.0f);
       } else if (gamma && beta) {
@@ -67,12 +67,16 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,
                               const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate_dW) {
+                              bool accumulate) {
   if (da && act == Activation::Softmax) throw std::logic_error("batchnorm_dense_backward: softmax is not elementwise");
   static_assert(kColumnAlign % kBatchNormDenseGroup == 0, "blocks must hold whole groups");
   for_column_blocks(K, 2LL * N * C * K, [&](int k0, int w) {
-    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, u, W, gamma, beta, N, C, K, accumulate_dW);
+    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, u, W, gamma, beta, N, C, K, accumulate);
   });
+  if (!accumulate) {
+    if (dgamma) std::fill(dgamma, dgamma + C, 0.0f);
+    if (dbeta) std::fill(dbeta, dbeta + C, 0.0f);
+  }
   // dgamma[c] += sum over groups, in order, of pwh[c]; dbeta likewise with pws
   const int groups = (K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup;
   for (int g = 0; g < groups; ++g) {

@@ -1,5 +1,6 @@
 #include "bnlab/kernels/dense.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/blas.h"
@@ -11,31 +12,33 @@ namespace {
 bool elementwise(Activation act) { return act != Activation::Softmax; }
 
 // For output columns [o0, o0 + w): dz = act'(y, dy) when dy is given (else dz is already dL/dz),
-// db += column sums of dz (rows in order), dW rows o0..o0+w += dz[:, o0:o0+w]^T x.
+// db += column sums of dz (rows in order), dW rows o0..o0+w += dz[:, o0:o0+w]^T x; both set (=)
+// instead when not accumulating.
 void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
-                  const float* x, int N, int in, int out, float dW_beta) {
+                  const float* x, int N, int in, int out, bool accumulate) {
   if (dy)
     for (int n = 0; n < N; ++n) {
       const int64_t row = (int64_t)n * out + o0;
       activation_backward(dz + row, dy + row, y + row, w, act);
     }
-  if (db)
+  if (db) {
+    if (!accumulate) std::fill(db + o0, db + o0 + w, 0.0f);
     for (int n = 0; n < N; ++n) {
       const float* dzr = dz + (int64_t)n * out + o0;
 #pragma omp simd
       for (int j = 0; j < w; ++j) db[o0 + j] += dzr[j];
     }
+  }
   for_blas_pieces(o0, w, (int64_t)in * N, [&](int p0, int pw) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, in, N, 1.0f, dz + p0, out, x, in, dW_beta,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, in, N, 1.0f, dz + p0, out, x, in, accumulate ? 1.0f : 0.0f,
                 dW + (int64_t)p0 * in, in);
   });
 }
 
 void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
-              const float* x, const float* W, int N, int in, int out, bool accumulate_dW) {
+              const float* x, const float* W, int N, int in, int out, bool accumulate) {
   const int64_t flops = 2LL * N * in * out;
-  const float dW_beta = accumulate_dW ? 1.0f : 0.0f;
-  for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out, dW_beta); });
+  for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out, accumulate); });
   if (dx) {
     // dx[n, i] = sum_o dz[n, o] * W[o, i], columns i0..i0+w of dx per block
     for_column_blocks(in, flops, [&](int i0, int w) {
@@ -67,16 +70,16 @@ void dense_forward(float* z, const float* x, const float* W, const float* b, int
 }
 
 void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W, int N, int in,
-                    int out, bool accumulate_dW) {
+                    int out, bool accumulate) {
   // dz is only read when no dy is given
-  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out, accumulate_dW);
+  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out, accumulate);
 }
 
 void dense_backward_activation(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y,
                                Activation act, const float* x, const float* W, int N, int in, int out,
-                               bool accumulate_dW) {
+                               bool accumulate) {
   if (!elementwise(act)) throw std::logic_error("dense_backward_activation: softmax is not elementwise");
-  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out, accumulate_dW);
+  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out, accumulate);
 }
 
 }  // namespace bnlab

@@ -62,7 +62,6 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode mode) {
 void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) {
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize({N, in_});
-  if (!accumulate_grads_ && use_bias_) bias_grad.zero();  // the weight gradient's product sets it
   dense_backward(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
                  dz.data(), x.data(), weight.data(), N, in_, units_, accumulate_grads_);
 }
@@ -86,7 +85,6 @@ void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor*
   const int N = static_cast<int>(x.dim(0));
   dz_.resize({N, units_});
   if (dx) dx->resize({N, in_});
-  if (!accumulate_grads_ && use_bias_) bias_grad.zero();  // the weight gradient's product sets it
   dense_backward_activation(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
                             dz_.data(), dy.data(), y.data(), activation_, x.data(), weight.data(), N, in_, units_,
                             accumulate_grads_);

@@ -148,11 +148,6 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
       auto& dense = static_cast<Dense&>(*layers_[i]);
       auto& bn = static_cast<BatchNormalization&>(*layers_[i - 1]);
       const bool scale = bn.options().scale, center = bn.options().center;
-      if (!dense.accumulates_grads()) {  // the kernel sets dW; the small gradients start from zero
-        dense.bias_grad.zero();  // empty without a bias
-        bn.weight_grad.zero();  // (Layer::zero_grad would allocate its parameter list)
-        bn.bias_grad.zero();
-      }
       // dz through the activation inside the kernel, unless it is the softmax (row-wise) or none
       const bool elementwise = !logits && dense.activation() != Activation::Softmax;
       const Tensor& dz = logits ? *dy : elementwise ? dense.dz_buffer(N) : dense.backward_activation(acts_[i + 1], *dy);

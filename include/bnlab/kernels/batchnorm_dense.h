@@ -34,12 +34,12 @@ inline int64_t batchnorm_dense_partials(int C, int K) {
 // dz: (N, K): dL/dz; when da is given it is written first, dz = act'(a, da) (act elementwise:
 //     a, da: (N, K), the Dense layer's output and its gradient; dz may be da)
 // H: (K, C) scratch  s: (K) scratch  partials: batchnorm_dense_partials(C, K) scratch
-// dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated; dW set instead when
-// accumulate_dW is false)
+// dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated, or all set when
+// accumulate is false)
 // u: (N, C)  W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,
                               const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate_dW = true);
+                              bool accumulate = true);
 
 }  // namespace bnlab
