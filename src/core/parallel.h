@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace bnlab {
@@ -53,33 +54,56 @@ void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
 // 16 elements long) and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
 // for_slices_in_two_phases calls first(...) on a thread's range, waits for every thread, then calls
 // second(...) on the same range: what first() read is still in that thread's cache.
-template <class FirstFn, class SecondFn>
-void for_slices_in_two_phases(const std::vector<int64_t>& sizes, FirstFn first, SecondFn second) {
-  constexpr int64_t kMinParallel = 32768;
+namespace detail {
+inline int64_t slices_total(const std::vector<int64_t>& sizes) {
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  const int threads = total > kMinParallel ? omp_get_max_threads() : 1;
-  auto each_slice = [&](int64_t lo, int64_t hi, auto&& slice) {
-    int64_t offset = 0;
-    for (size_t i = 0; i < sizes.size() && offset < hi; ++i) {
-      const int64_t a = std::max(lo, offset), b = std::min(hi, offset + sizes[i]);
-      if (a < b) slice(i, a - offset, b - a);
-      offset += sizes[i];
-    }
-  };
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-    const int64_t lo = std::min(total, omp_get_thread_num() * per), hi = std::min(total, lo + per);
-    each_slice(lo, hi, first);
-#pragma omp barrier
-    each_slice(lo, hi, second);
+  return total;
+}
+inline int slices_threads(int64_t total) {
+  constexpr int64_t kMinParallel = 32768;
+  return total > kMinParallel ? omp_get_max_threads() : 1;
+}
+// This thread's range [lo, hi) of the total, called inside the parallel region.
+inline std::pair<int64_t, int64_t> slices_range(int64_t total) {
+  const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+  const int64_t lo = std::min(total, omp_get_thread_num() * per);
+  return {lo, std::min(total, lo + per)};
+}
+// slice(i, begin, n) for the parts of [lo, hi) that fall in each array.
+template <class SliceFn>
+void each_slice(const std::vector<int64_t>& sizes, int64_t lo, int64_t hi, SliceFn& slice) {
+  int64_t offset = 0;
+  for (size_t i = 0; i < sizes.size() && offset < hi; ++i) {
+    const int64_t a = std::max(lo, offset), b = std::min(hi, offset + sizes[i]);
+    if (a < b) slice(i, a - offset, b - a);
+    offset += sizes[i];
   }
 }
+}  // namespace detail
 
 template <class SliceFn>
 void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
-  for_slices_in_two_phases(sizes, [](size_t, int64_t, int64_t) {}, slice);
+  const int64_t total = detail::slices_total(sizes);
+  const int threads = detail::slices_threads(total);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const auto [lo, hi] = detail::slices_range(total);
+    detail::each_slice(sizes, lo, hi, slice);
+  }
+}
+
+template <class FirstFn, class SecondFn>
+void for_slices_in_two_phases(const std::vector<int64_t>& sizes, FirstFn first, SecondFn second) {
+  const int64_t total = detail::slices_total(sizes);
+  const int threads = detail::slices_threads(total);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const auto [lo, hi] = detail::slices_range(total);
+    detail::each_slice(sizes, lo, hi, first);
+#pragma omp barrier
+    detail::each_slice(sizes, lo, hi, second);
+  }
 }
 
 }  // namespace bnlab

@@ -18,20 +18,21 @@ void check_learning_rate(double lr) {
 }  // namespace
 
 // Elementwise updates, so the split across threads (core/parallel.h) cannot change the results.
-void Optimizer::step(const std::vector<ParamRef>& params) {
+int64_t Optimizer::prepare_step(const std::vector<ParamRef>& params) {
   ensure_state(params);
-  const int64_t t = iterations + 1;
   slice_sizes_.clear();
   for (const ParamRef& p : params) slice_sizes_.push_back(p.value->numel());
+  return iterations + 1;
+}
+
+void Optimizer::step(const std::vector<ParamRef>& params) {
+  const int64_t t = prepare_step(params);
   for_slices(slice_sizes_, [&](size_t i, int64_t begin, int64_t n) { update(params[i], i, begin, n, t); });
   iterations = t;
 }
 
 bool Optimizer::step_if_finite(const std::vector<ParamRef>& params, std::vector<uint8_t>& bad) {
-  ensure_state(params);
-  const int64_t t = iterations + 1;
-  slice_sizes_.clear();
-  for (const ParamRef& p : params) slice_sizes_.push_back(p.value->numel());
+  const int64_t t = prepare_step(params);
   bad.assign(params.size(), 0);
   std::atomic<bool> any_bad{false};
   for_slices_in_two_phases(

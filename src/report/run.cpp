@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <algorithm>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -311,10 +311,9 @@ std::vector<std::pair<std::string, std::string>> read_experiment_sections(const 
   std::sort(sections.begin(), sections.end());
   return sections;
 }
-}  // namespace
 
 // The runs of dir, without its experiment sections.
-static RunDir load_runs(const fs::path& dir) {
+RunDir load_runs(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a directory", dir.string()));
   RunDir out;
   out.dir = dir;
@@ -348,6 +347,8 @@ static RunDir load_runs(const fs::path& dir) {
     out.wall_seconds = reader.number(*seconds, "wall_seconds");
   return out;
 }
+
+}  // namespace
 
 RunDir load_run_dir(const fs::path& dir) {
   RunDir out = load_runs(dir);

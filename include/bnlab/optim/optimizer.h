@@ -36,6 +36,8 @@ class Optimizer {
   virtual void update(const ParamRef& p, size_t i, int64_t begin, int64_t n, int64_t t) = 0;
 
  private:
+  // ensure_state and the slice sizes; returns the step number t of the update to come.
+  int64_t prepare_step(const std::vector<ParamRef>& params);
   std::vector<int64_t> slice_sizes_;  // scratch, reused: no allocation per step
 };
 
