@@ -30,7 +30,7 @@ void for_feature_chunks(int N, int C, ChunkFn chunk) {
 
 // mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
 // x with double accuracy even when the mean is far larger than the spread.
-void split_mean(double mean, float& hi, float& lo) {
+inline void split_mean(double mean, float& hi, float& lo) {
   hi = static_cast<float>(mean);
   lo = static_cast<float>(mean - hi);
 }
@@ -67,6 +67,7 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
       for (int j = 0; j < w; ++j) sum[j] += xr[j];
     }
     double mu[kChunk];
+#pragma omp simd
     for (int j = 0; j < w; ++j) mu[j] = sum[j] / N;
     // Scalar math: sq[c] = sum_n (x[n, c] - mean[c])^2  (two passes: exact for large means)
     for (int n = 0; n < N; ++n) {
@@ -77,22 +78,30 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
         sq[j] += d * d;
       }
     }
+    // Per-feature constants, vectorised across the chunk (plain BN: r = 1, d = 0).
+    double v[kChunk], is[kChunk], r[kChunk], d[kChunk];
+#pragma omp simd
+    for (int j = 0; j < w; ++j) {
+      v[j] = sq[j] / N;
+      is[j] = 1.0 / std::sqrt(v[j] + eps);
+      r[j] = 1.0;
+      d[j] = 0.0;
+    }
+    if (renorm)
+      for (int j = 0; j < w; ++j) renorm_correction(*renorm, c0 + j, mu[j], v[j], eps, r[j], d[j]);
     float a[kChunk], b[kChunk], m_hi[kChunk], m_lo[kChunk], ua[kChunk], ub[kChunk];
+#pragma omp simd
     for (int j = 0; j < w; ++j) {
       const int c = c0 + j;
-      const double v = sq[j] / N;
-      const double is = 1.0 / std::sqrt(v + eps);
       mean[c] = mu[j];
-      var[c] = v;
-      invstd[c] = static_cast<float>(is);
+      var[c] = v[j];
+      invstd[c] = static_cast<float>(is[j]);
       split_mean(mu[j], m_hi[j], m_lo[j]);
       const double g = gamma ? gamma[c] : 1.0;
-      double r = 1.0, d = 0.0;  // plain BN
-      if (renorm) renorm_correction(*renorm, c, mu[j], v, eps, r, d);
-      a[j] = static_cast<float>(is * r * g);
-      b[j] = static_cast<float>((beta ? beta[c] : 0.0) + d * g);
-      ua[j] = static_cast<float>(is * r);
-      ub[j] = static_cast<float>(d);
+      a[j] = static_cast<float>(is[j] * r[j] * g);
+      b[j] = static_cast<float>((beta ? beta[c] : 0.0) + d[j] * g);
+      ua[j] = static_cast<float>(is[j] * r[j]);
+      ub[j] = static_cast<float>(d[j]);
     }
     // Scalar math: y[n, c] = (x[n, c] - mean[c]) * a[c] + b[c], a = invstd * r * gamma, b = d * gamma + beta
     //              u[n, c] = (x[n, c] - mean[c]) * invstd[c] * r[c] + d[c]   (when wanted)
@@ -133,19 +142,28 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
       }
     }
     float k_dy[kChunk], k_x[kChunk], k_0[kChunk], m_hi[kChunk], m_lo[kChunk];
+    double sum_dy_xhat[kChunk];
+    // Per-feature constants, vectorised across the chunk.
+#pragma omp simd
     for (int j = 0; j < w; ++j) {
       const int c = c0 + j;
       const double is = invstd[c];
-      if (dbeta) dbeta[c] += static_cast<float>(sum_dy[j]);
-      double sum_dy_xhat = sum_dy_xmu[j] * is;
-      if (r) sum_dy_xhat = sum_dy_xhat * r[c] + d[c] * sum_dy[j];
-      if (dgamma) dgamma[c] += static_cast<float>(sum_dy_xhat);
+      sum_dy_xhat[j] = sum_dy_xmu[j] * is;
+      if (r) sum_dy_xhat[j] = sum_dy_xhat[j] * r[c] + d[c] * sum_dy[j];
       // dx = g*is*dy - (x - mean) * g*is^3*sum_dy_xmu/N - g*is*sum_dy/N, with g = gamma * r
       const double g = (gamma ? gamma[c] : 1.0) * (r ? r[c] : 1.0);
       k_dy[j] = static_cast<float>(g * is);
       k_x[j] = static_cast<float>(-g * is * sum_dy_xmu[j] * is * is / N);
       k_0[j] = static_cast<float>(-g * is * sum_dy[j] / N);
-      split_mean(mean[c], m_hi[j], m_lo[j]);
+      split_mean(mu[j], m_hi[j], m_lo[j]);
+    }
+    if (dbeta) {
+#pragma omp simd
+      for (int j = 0; j < w; ++j) dbeta[c0 + j] += static_cast<float>(sum_dy[j]);
+    }
+    if (dgamma) {
+#pragma omp simd
+      for (int j = 0; j < w; ++j) dgamma[c0 + j] += static_cast<float>(sum_dy_xhat[j]);
     }
     if (!dx) return;
     // Scalar math: dx[n, c] = dy[n, c] * k_dy[c] + (x[n, c] - mean[c]) * k_x[c] + k_0[c]
