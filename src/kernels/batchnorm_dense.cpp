@@ -2,12 +2,60 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #include "core/blas.h"
 #include "core/parallel.h"
 
 namespace bnlab {
 namespace {
+
+constexpr int kGroupColumns = 64;  // columns whose partial sums one pass over a group keeps in registers
+
+// Columns [c0, c0 + w) of rows [g0, g1) of one group: dW from H and s, and the group's partial
+// sums, which stay in registers while the rows go by. Hr is H, or dW itself (set mode: each element
+// of H is read before dW's is written over it). Scalar math:
+//   dW[k, c] (+)= gamma[c] H[k, c] + s[k] beta[c];  pwh[c] = sum_k W[k, c] H[k, c];  pws[c] = sum_k W[k, c] s[k]
+template <class Width>
+void group_columns(int g0, int g1, int c0, Width w, const float* Hr, const float* s, float* pwh, float* pws,
+                   float* dW, const float* W, const float* gamma, const float* beta, int C, bool accumulate) {
+  float g[kGroupColumns], b[kGroupColumns], ph[kGroupColumns] = {}, ps[kGroupColumns] = {};
+  for (int j = 0; j < w; ++j) {
+    g[j] = gamma ? gamma[c0 + j] : 1.0f;
+    b[j] = beta ? beta[c0 + j] : 0.0f;
+  }
+  for (int k = g0; k < g1; ++k) {
+    const float* hr = Hr + (int64_t)k * C + c0;
+    const float* wr = W + (int64_t)k * C + c0;
+    float* dwr = dW + (int64_t)k * C + c0;
+    const float sk = s[k];
+#pragma omp simd
+    for (int j = 0; j < w; ++j) {
+      const float h = hr[j];
+      ph[j] += wr[j] * h;
+      ps[j] += wr[j] * sk;
+      dwr[j] = (accumulate ? dwr[j] : 0.0f) + (g[j] * h + sk * b[j]);
+    }
+  }
+  for (int j = 0; j < w; ++j) {
+    pwh[c0 + j] = ph[j];
+    pws[c0 + j] = ps[j];
+  }
+}
+
+// Rows [g0, g1) of one group, kGroupColumns columns at a time.
+void group_rows(int g0, int g1, const float* Hr, const float* s, float* partials, float* dW, const float* W,
+                const float* gamma, const float* beta, int C, bool accumulate) {
+  float* pwh = partials + 2LL * C * (g0 / kBatchNormDenseGroup);
+  float* pws = pwh + C;
+  for (int c0 = 0; c0 < C; c0 += kGroupColumns) {
+    if (c0 + kGroupColumns <= C)
+      group_columns(g0, g1, c0, std::integral_constant<int, kGroupColumns>{}, Hr, s, pwh, pws, dW, W, gamma, beta, C,
+                    accumulate);
+    else
+      group_columns(g0, g1, c0, C - c0, Hr, s, pwh, pws, dW, W, gamma, beta, C, accumulate);
+  }
+}
 
 // Rows [k0, k0 + w) of H, dW and s, and their groups' partial sums; k0 is a multiple of the group.
 void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, float* db, float* dz, const float* da,
@@ -27,39 +75,15 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
   }
   if (db)
     for (int j = 0; j < w; ++j) db[k0 + j] = (accumulate ? db[k0 + j] : 0.0f) + s[k0 + j];
-  // H[k0:k0+w, :] = dz[:, k0:k0+w]^T u
+  // H goes straight into dW unless dW accumulates. Piece by piece (core/blas.h; pieces hold whole
+  // groups), so that each piece of H is still in cache when the elementwise pass reads it.
+  float* Hr = accumulate ? H : dW;
   for_blas_pieces(k0, w, (int64_t)C * N, [&](int p0, int pw) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, H + (int64_t)p0 * C, C);
+    // H[p0:p0+pw, :] = dz[:, p0:p0+pw]^T u
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, Hr + (int64_t)p0 * C, C);
+    for (int g0 = p0; g0 < p0 + pw; g0 += kBatchNormDenseGroup)
+      group_rows(g0, std::min(g0 + kBatchNormDenseGroup, p0 + pw), Hr, s, partials, dW, W, gamma, beta, C, accumulate);
   });
-
-  // Scalar math, row after row of H, W and dW, a partial sum per group of rows:
-  //   dW[k, c] += gamma[c] H[k, c] + s[k] beta[c];  pwh[c] += W[k, c] H[k, c];  pws[c] += W[k, c] s[k]
-  for (int g0 = k0; g0 < k0 + w; g0 += kBatchNormDenseGroup) {
-    float* pwh = partials + 2LL * C * (g0 / kBatchNormDenseGroup);
-    float* pws = pwh + C;
-    std::fill(pwh, pwh + 2LL * C, 0.0f);
-    for (int k = g0; k < std::min(g0 + kBatchNormDenseGroup, k0 + w); ++k) {
-      const float* hr = H + (int64_t)k * C;
-      const float* wr = W + (int64_t)k * C;
-      float* dwr = dW + (int64_t)k * C;
-      const float sk = s[k];
-      if (!accumulate) {
-#pragma omp simd
-        for (int c = 0; c < C; ++c) dwr[c] = (gamma ? gamma[c] : 1.0f) * hr[c] + sk * (beta ? beta[c] : 0.0f);
-      } else if (gamma && beta) {
-#pragma omp simd
-        for (int c = 0; c < C; ++c) dwr[c] += gamma[c] * hr[c] + sk * beta[c];
-      } else {
-#pragma omp simd
-        for (int c = 0; c < C; ++c) dwr[c] += (gamma ? gamma[c] : 1.0f) * hr[c] + sk * (beta ? beta[c] : 0.0f);
-      }
-#pragma omp simd
-      for (int c = 0; c < C; ++c) {
-        pwh[c] += wr[c] * hr[c];
-        pws[c] += wr[c] * sk;
-      }
-    }
-  }
 }
 
 }  // namespace

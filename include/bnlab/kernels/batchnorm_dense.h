@@ -16,7 +16,8 @@
 // The same gradients as the layer-by-layer backward, with a different rounding; for the seed's
 // model at batch 64 it removes 2 x 64 x 784 x 256 = 25.7 MFLOP of the step's 90.1.
 // One parallel region: each thread takes a block of rows k (16 at a time) and does everything for
-// them while they are in its cache (dz, s, db, H, dW); dgamma and dbeta are summed per 16 rows of k
+// them while they are in its cache (dz, s, db, H, dW; H is formed in dW's rows and turned into dW
+// in place, unless dW accumulates); dgamma and dbeta are summed per 16 rows of k
 // and then over those groups in order, so the result does not depend on the thread count.
 #include <cstdint>
 
@@ -33,7 +34,8 @@ inline int64_t batchnorm_dense_partials(int C, int K) {
 
 // dz: (N, K): dL/dz; when da is given it is written first, dz = act'(a, da) (act elementwise:
 //     a, da: (N, K), the Dense layer's output and its gradient; dz may be da)
-// H: (K, C) scratch  s: (K) scratch  partials: batchnorm_dense_partials(C, K) scratch
+// H: (K, C) scratch, used only when accumulating (else H is formed in dW, then overwritten)
+// s: (K) scratch   partials: batchnorm_dense_partials(C, K) scratch
 // dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated, or all set when
 // accumulate is false)
 // u: (N, C)  W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
