@@ -19,13 +19,24 @@ constexpr int kChunk = 64;
 // loops have a constant trip count (unrolled, accumulators in registers), and with an int for the
 // last, narrower chunk.
 template <class ChunkFn>
-void for_feature_chunks(int N, int C, ChunkFn chunk) {
-  for_column_chunks(N, C, kChunk, [&](int c0, int w) {
-    if (w == kChunk)
-      chunk(c0, std::integral_constant<int, kChunk>{});
-    else
-      chunk(c0, w);
-  });
+void call_chunk(int c0, int w, ChunkFn& chunk) {
+  if (w == kChunk)
+    chunk(c0, std::integral_constant<int, kChunk>{});
+  else
+    chunk(c0, w);
+}
+
+// Columns [cb, ce), or all C columns when ce < 0, through chunk(c0, w): all columns split across
+// threads (core/parallel.h), a given range serially on the calling thread (the caller's own
+// parallel region: kernels/dense.h's ColumnBlockFn). A column's results do not depend on which
+// chunk it falls in.
+template <class ChunkFn>
+void for_feature_chunks(int N, int C, int cb, int ce, ChunkFn chunk) {
+  if (ce < 0) {
+    for_column_chunks(N, C, kChunk, [&](int c0, int w) { call_chunk(c0, w, chunk); });
+    return;
+  }
+  for (int c0 = cb; c0 < ce; c0 += kChunk) call_chunk(c0, std::min(kChunk, ce - c0), chunk);
 }
 
 // mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
@@ -57,8 +68,8 @@ void renorm_correction(const Renorm& renorm, int c, double mean, double var, flo
 }
 
 void forward_train(float* y, float* u, double* mean, float* invstd, double* var, const float* x, const float* gamma,
-                   const float* beta, int N, int C, float eps, const Renorm* renorm) {
-  for_feature_chunks(N, C, [&](int c0, auto w) {
+                   const float* beta, int N, int C, float eps, const Renorm* renorm, int cb = 0, int ce = -1) {
+  for_feature_chunks(N, C, cb, ce, [&](int c0, auto w) {
     double sum[kChunk] = {}, sq[kChunk] = {};
     // Scalar math: sum[c] = sum_n x[n, c]
     for (int n = 0; n < N; ++n) {
@@ -126,8 +137,8 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
 
 // r, d: (C), or both null for plain BN (r = 1, d = 0).
 void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const double* mean,
-                    const float* invstd, const float* r, const float* d, const float* gamma, int N, int C) {
-  for_feature_chunks(N, C, [&](int c0, auto w) {
+                    const float* invstd, const float* r, const float* d, const float* gamma, int N, int C, int cb = 0, int ce = -1) {
+  for_feature_chunks(N, C, cb, ce, [&](int c0, auto w) {
     double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {};
     double mu[kChunk];
     for (int j = 0; j < w; ++j) mu[j] = mean[c0 + j];
@@ -201,6 +212,17 @@ void batchnorm_renorm_backward_train(float* dx, float* dgamma, float* dbeta, con
                                      const double* mean, const float* invstd, const float* r, const float* d,
                                      const float* gamma, int N, int C) {
   backward_train(dx, dgamma, dbeta, dy, x, mean, invstd, r, d, gamma, N, C);
+}
+
+void batchnorm_forward_train_columns(float* y, float* u, double* mean, float* invstd, double* var, const float* x,
+                                     const float* gamma, const float* beta, int N, int C, float eps, int c0, int w) {
+  forward_train(y, u, mean, invstd, var, x, gamma, beta, N, C, eps, nullptr, c0, c0 + w);
+}
+
+void batchnorm_backward_train_columns(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                      const double* mean, const float* invstd, const float* gamma, int N, int C,
+                                      int c0, int w) {
+  backward_train(dx, dgamma, dbeta, dy, x, mean, invstd, nullptr, nullptr, gamma, N, C, c0, c0 + w);
 }
 
 void batchnorm_fold(float* scale, float* shift, const float* moving_mean, const float* moving_var,

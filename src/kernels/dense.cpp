@@ -36,7 +36,7 @@ void weight_block(int o0, int w, float* dW, float* db, float* dz, const float* d
 }
 
 void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y, Activation act,
-              const float* x, const float* W, int N, int in, int out, bool accumulate) {
+              const float* x, const float* W, int N, int in, int out, bool accumulate, const ColumnBlockFn& then_dx) {
   const int64_t flops = 2LL * N * in * out;
   for_column_blocks(out, flops, [&](int o0, int w) { weight_block(o0, w, dW, db, dz, dy, y, act, x, N, in, out, accumulate); });
   if (dx) {
@@ -45,13 +45,15 @@ void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const
       for_blas_pieces(i0, w, (int64_t)N * out, [&](int p0, int pw) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, pw, out, 1.0f, dz, out, W + p0, in, 0.0f, dx + p0, in);
       });
+      if (then_dx) then_dx(i0, w);
     });
   }
 }
 
 }  // namespace
 
-void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out, Activation act) {
+void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out, Activation act,
+                   const ColumnBlockFn& then) {
   // z[:, o0:o0+w] = x W[o0:o0+w, :]^T, then + b and the activation on the block while it is in cache
   for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
     for_blas_pieces(o0, w, (int64_t)N * in, [&](int p0, int pw) {
@@ -66,20 +68,22 @@ void dense_forward(float* z, const float* x, const float* W, const float* b, int
       }
       if (act != Activation::Linear && elementwise(act)) activation_forward(zr, zr, w, act);
     }
+    if (then) then(o0, w);
   });
 }
 
 void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W, int N, int in,
-                    int out, bool accumulate) {
+                    int out, bool accumulate, const ColumnBlockFn& then_dx) {
   // dz is only read when no dy is given
-  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out, accumulate);
+  backward(dx, dW, db, const_cast<float*>(dz), nullptr, nullptr, Activation::Linear, x, W, N, in, out, accumulate,
+           then_dx);
 }
 
 void dense_backward_activation(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y,
                                Activation act, const float* x, const float* W, int N, int in, int out,
-                               bool accumulate) {
+                               bool accumulate, const ColumnBlockFn& then_dx) {
   if (!elementwise(act)) throw std::logic_error("dense_backward_activation: softmax is not elementwise");
-  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out, accumulate);
+  backward(dx, dW, db, dz, dy, y, act, x, W, N, in, out, accumulate, then_dx);
 }
 
 }  // namespace bnlab

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include "bnlab/error.h"
 #include "bnlab/kernels/batchnorm.h"
 
@@ -82,6 +84,38 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
     batchnorm_forward_train(y.data(), u, mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
                             C_, options_.eps);
   update_moving_statistics(N);
+}
+
+void BatchNormalization::begin_forward_train(const Tensor& x, Tensor& y) {
+  if (!columnwise()) throw std::logic_error("BatchNormalization: column-wise training forward for plain BN only");
+  last_mode_ = Mode::Train;
+  const int N = static_cast<int>(x.dim(0));
+  if (N < 2)
+    throw InputError(fmt::format(
+        "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+  y.resize(x.shape());
+}
+
+void BatchNormalization::forward_train_columns(const Tensor& x, Tensor& y, int c0, int w) {
+  batchnorm_forward_train_columns(y.data(), nullptr, mean_.data(), invstd_.data(), var_.data(), x.data(),
+                                  options_.scale ? weight.data() : nullptr, options_.center ? bias.data() : nullptr,
+                                  static_cast<int>(x.dim(0)), C_, options_.eps, c0, w);
+}
+
+void BatchNormalization::end_forward_train(const Tensor& x) { update_moving_statistics(static_cast<int>(x.dim(0))); }
+
+void BatchNormalization::begin_backward_train(const Tensor& x, Tensor& dx) {
+  if (last_mode_ != Mode::Train || !columnwise())
+    throw std::logic_error("BatchNormalization: column-wise backward after a plain training forward only");
+  start_grads({&weight_grad, &bias_grad});
+  dx.resize(x.shape());
+}
+
+void BatchNormalization::backward_train_columns(const Tensor& x, const Tensor& dy, Tensor& dx, int c0, int w) {
+  batchnorm_backward_train_columns(dx.data(), options_.scale ? weight_grad.data() : nullptr,
+                                   options_.center ? bias_grad.data() : nullptr, dy.data(), x.data(), mean_.data(),
+                                   invstd_.data(), options_.scale ? weight.data() : nullptr,
+                                   static_cast<int>(x.dim(0)), C_, c0, w);
 }
 
 void BatchNormalization::update_moving_statistics(int N) {

@@ -104,10 +104,45 @@ void Sequential::check_labels(const Dataset& data) const {
                                    data.name, data.labels[i], i, K, K));
 }
 
+// The BatchNormalization right after Dense layer i whose training forward runs inside the Dense
+// layer's parallel region, block by block (kernels/dense.h's ColumnBlockFn); null when there is none.
+// Not the model's last layer (that one goes through forward_logits).
+BatchNormalization* Sequential::bn_after_dense(size_t i) const {
+  if (!fused_bn_columns_ || i + 2 >= layers_.size()) return nullptr;
+  const auto* dense = dynamic_cast<const Dense*>(layers_[i].get());
+  auto* bn = dynamic_cast<BatchNormalization*>(layers_[i + 1].get());
+  if (!dense || !bn || dense->activation() == Activation::Softmax || !bn->columnwise()) return nullptr;
+  return bn;
+}
+
+// The BatchNormalization right before Dense layer i whose training backward runs inside the Dense
+// layer's input-gradient region, block by block; null when there is none, or when nothing before
+// the BN needs a gradient.
+BatchNormalization* Sequential::bn_before_dense(size_t i) const {
+  if (!fused_bn_columns_ || i < 1 || i - 1 <= first_trainable_ || !dynamic_cast<const Dense*>(layers_[i].get()))
+    return nullptr;
+  auto* bn = dynamic_cast<BatchNormalization*>(layers_[i - 1].get());
+  return bn && bn->columnwise() ? bn : nullptr;
+}
+
 const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode) {
   const size_t L = layers_.size();
   const Tensor* in = &x;
   for (size_t i = 0; i + 1 < L; ++i) {
+    if (BatchNormalization* bn = mode == Mode::Train ? bn_after_dense(i) : nullptr) {
+      // Dense i, and the BN after it on each block of columns the Dense layer's threads produce.
+      Tensor& a = acts_[i + 1];
+      Tensor& y = acts_[i + 2];
+      a.resize(output_shapes_[i].with_batch(in->dim(0)));  // the BN sizes its output from it
+      bn->begin_forward_train(a, y);
+      static_cast<Dense&>(*layers_[i]).forward_then(*in, a, mode, [&](int c0, int w) {
+        bn->forward_train_columns(a, y, c0, w);
+      });
+      bn->end_forward_train(a);
+      in = &acts_[i + 2];
+      ++i;
+      continue;
+    }
     layers_[i]->forward(*in, acts_[i + 1], mode);
     in = &acts_[i + 1];
   }
@@ -138,7 +173,8 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
   const LossResult r = softmax_cross_entropy_forward(probs_.data(), logits.data(), labels, N, K);
   softmax_cross_entropy_backward(dlogits_.data(), probs_.data(), labels, N, K, 1.0f / N);
 
-  // Walk back; gradients ping-pong between two buffers. No dx at or before first_trainable_.
+  // Walk back; gradients ping-pong between two buffers (a third for a BN fused into the Dense layer
+  // after it). No dx at or before first_trainable_.
   const Tensor* dy = &dlogits_;
   Tensor* bufs[2] = {&grad_a_, &grad_b_};
   for (size_t i = L; i-- > 0;) {
@@ -163,6 +199,22 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
     }
     const Tensor& in = i == 0 ? x : acts_[i];
     Tensor* dx = i > first_trainable_ ? bufs[i % 2] : nullptr;
+    if (BatchNormalization* bn = bn_before_dense(i)) {
+      // Dense i, and the BN before it on each block of columns of the Dense layer's dx.
+      auto& dense = static_cast<Dense&>(*layers_[i]);
+      const Tensor& bn_in = acts_[i - 1];
+      // Neither dy (still to be read when the BN's dx is sized) nor the Dense layer's dx.
+      Tensor& bn_dx = dy != &grad_c_ ? grad_c_ : *bufs[(i + 1) % 2];
+      bn->begin_backward_train(bn_in, bn_dx);
+      const ColumnBlockFn then_dx = [&](int c0, int w) { bn->backward_train_columns(bn_in, *dx, bn_dx, c0, w); };
+      if (logits)
+        dense.backward_logits_then(in, *dy, dx, then_dx);
+      else
+        dense.backward_then(in, acts_[i + 1], *dy, dx, then_dx);
+      dy = &bn_dx;
+      --i;  // the BN is done
+      continue;
+    }
     if (logits)
       layers_[i]->backward_logits(in, *dy, dx);
     else

@@ -227,6 +227,40 @@ TEST(Gradients, InputBatchNormShortcutSplitAcrossThreads) {
   }
 }
 
+// Hidden BatchNormalizations run inside the Dense layers' parallel regions (forward after the Dense
+// before, backward in the input gradient of the Dense after): bit-identical to the separate layers,
+// for 1 and 3 threads, with the softmax layer or a hidden one after the BN, a batch that shrinks
+// (the last, partial one) and the moving statistics; renorm and a BN as the last layer stay apart.
+TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
+  for (const char* spec : {"flatten,bn,dense:200:relu,bn,dense:72:tanh,bn,dense:3:softmax",
+                           "flatten,dense:40:relu,bn:torch,dense:3:softmax", "flatten,dense:40:relu,bn:scale=0,dense:3",
+                           "flatten,dense:40:relu,bn:renorm,dense:3:softmax", "flatten,dense:8:relu,dense:3,bn"}) {
+    SCOPED_TRACE(spec);
+    Rng rng(6);
+    const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng), small = testing::random_tensor(Shape{7, 16, 16}, rng);
+    std::vector<int32_t> labels(48);
+    for (int n = 0; n < 48; ++n) labels[n] = n % 3;
+    auto run = [&](bool fused, int threads) {
+      set_num_threads(threads);
+      Sequential m = built(spec, Shape{16, 16});
+      m.set_fused_batchnorm_columns(fused);
+      std::vector<std::vector<float>> out;
+      for (const Tensor* x : {&big, &small, &big}) {
+        const LossResult r = m.forward_backward(*x, labels.data());
+        out.push_back({static_cast<float>(r.loss_sum)});
+        for (ParamRef& p : m.trainable_params()) out.emplace_back(p.grad->data(), p.grad->data() + p.grad->numel());
+      }
+      for (StateEntry& e : m.state_dict())
+        if (e.tensor && !e.trainable) out.emplace_back(e.tensor->data(), e.tensor->data() + e.tensor->numel());
+      return out;
+    };
+    const auto plain = run(false, 3);
+    EXPECT_EQ(run(true, 3), plain);
+    EXPECT_EQ(run(true, 1), run(false, 1));
+  }
+  set_num_threads(0);
+}
+
 // A model's forward_backward sets the gradients (no zero_grad between steps), with and without the
 // input-BatchNorm shortcut; a layer on its own accumulates, as PyTorch's do.
 TEST(Gradients, ModelSetsGradientsLayersAloneAccumulate) {

@@ -42,6 +42,16 @@ void batchnorm_forward_train(float* y, float* u, double* mean, float* invstd, do
 void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                               const double* mean, const float* invstd, const float* gamma, int N, int C);
 
+// The same two on columns [c0, c0 + w) only (all arrays still whole), serially on the calling
+// thread: for a caller that runs them inside its own parallel region, one block of columns per
+// thread (a Dense layer next to the BN: kernels/dense.h's ColumnBlockFn). The same results, column
+// for column, as the whole-array calls.
+void batchnorm_forward_train_columns(float* y, float* u, double* mean, float* invstd, double* var, const float* x,
+                                     const float* gamma, const float* beta, int N, int C, float eps, int c0, int w);
+void batchnorm_backward_train_columns(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                      const double* mean, const float* invstd, const float* gamma, int N, int C,
+                                      int c0, int w);
+
 // y: (N, C)  u: (N, C) or null  mean, invstd, var, r, d: (C) written  x: (N, C)  gamma, beta: (C) or null
 // moving_mean, moving_var: (C), the statistics before this batch's update
 void batchnorm_renorm_forward_train(float* y, float* u, double* mean, float* invstd, double* var, float* r, float* d,

@@ -7,26 +7,36 @@
 // does everything for it (bias, activation, its columns' dz and db, its rows of dW) while the block
 // is in its cache, so a forward is one parallel region and a backward two (dx needs all of dz).
 #include <cstdint>
+#include <functional>
 
 #include "bnlab/kernels/activation.h"
 
 namespace bnlab {
 
+// Work on each block of output columns (forward: of z; backward: of dx) right after the block is
+// complete, by the thread that computed it and inside the same parallel region: called as
+// fn(c0, w) for columns [c0, c0 + w), every column exactly once. A layer that works column by column
+// on this layer's output (BatchNormalization) then finds its block in cache and needs no parallel
+// region of its own. fn must not start parallel regions or throw.
+using ColumnBlockFn = std::function<void(int c0, int w)>;
+
 // z: (N, out)  x: (N, in)  W: (out, in)  b: (out) or null
 // act: applied in place after the bias; Linear and Softmax apply nothing here
+// then: run on each block of z after its bias and activation
 void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out,
-                   Activation act = Activation::Linear);
+                   Activation act = Activation::Linear, const ColumnBlockFn& then = {});
 
 // dx: (N, in) or null (not computed)  dW: (out, in)  db: (out) or null  (both accumulated)
 // dz: (N, out)  x: (N, in)  W: (out, in)
 // accumulate: false sets dW and db instead (the weight-gradient product does not read dW)
+// then_dx: run on each block of dx (only when dx is computed)
 void dense_backward(float* dx, float* dW, float* db, const float* dz, const float* x, const float* W,
-                    int N, int in, int out, bool accumulate = true);
+                    int N, int in, int out, bool accumulate = true, const ColumnBlockFn& then_dx = {});
 
 // dense_backward from dL/dy of the activation's output: dz = act'(y, dy) is written to dz (N, out),
 // which may be dy itself. act: elementwise (Linear, ReLU, Sigmoid, Tanh).  y, dy: (N, out)
 void dense_backward_activation(float* dx, float* dW, float* db, float* dz, const float* dy, const float* y,
                                Activation act, const float* x, const float* W, int N, int in, int out,
-                               bool accumulate = true);
+                               bool accumulate = true, const ColumnBlockFn& then_dx = {});
 
 }  // namespace bnlab

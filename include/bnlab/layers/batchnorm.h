@@ -61,6 +61,21 @@ class BatchNormalization : public Layer {
   // u of the last training forward: (N, C); empty unless kept.
   const Tensor& normalized() const { return normalized_; }
 
+  // The training forward and backward a block of columns at a time, for a Dense layer next to this
+  // BN that calls them from inside its own parallel region (Sequential: a Dense's forward runs the
+  // following BN's, a Dense's input gradient the preceding BN's backward; kernels/dense.h):
+  //   forward:  begin_forward_train(x, y), forward_train_columns(x, y, c0, w) for every block,
+  //             then end_forward_train(x) (the moving statistics);
+  //   backward: begin_backward_train(x, dx), then backward_train_columns(x, dy, dx, c0, w).
+  // The same results as forward and backward in Mode::Train. Plain BN only: columnwise() is false
+  // for Batch Renormalization and when the normalised input is kept.
+  bool columnwise() const { return !options_.renorm && !keep_normalized_; }
+  void begin_forward_train(const Tensor& x, Tensor& y);
+  void forward_train_columns(const Tensor& x, Tensor& y, int c0, int w);
+  void end_forward_train(const Tensor& x);
+  void begin_backward_train(const Tensor& x, Tensor& dx);
+  void backward_train_columns(const Tensor& x, const Tensor& dy, Tensor& dx, int c0, int w);
+
   // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
   Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
   int64_t num_batches_tracked = 0;

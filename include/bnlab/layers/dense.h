@@ -3,6 +3,7 @@
 // W is stored as PyTorch's nn.Linear weight, (units, in); Keras' kernel is its transpose.
 // Defaults follow Keras: Glorot-uniform W (limit sqrt(6 / (in + units))), zero bias.
 #include "bnlab/kernels/activation.h"
+#include "bnlab/kernels/dense.h"
 #include "bnlab/layers/layer.h"
 
 namespace bnlab {
@@ -31,6 +32,14 @@ class Dense : public Layer {
     dz_.resize({N, units_});
     return dz_;
   }
+
+  // forward, backward and backward_logits with work on each block of columns of the output
+  // (forward) or of dx (backward) inside the kernel's parallel region (kernels/dense.h):
+  // Sequential runs a following BatchNormalization's forward, and a preceding one's backward, in
+  // them. forward_then: elementwise activations only.
+  void forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then);
+  void backward_then(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, const ColumnBlockFn& then_dx);
+  void backward_logits_then(const Tensor& x, const Tensor& dz, Tensor* dx, const ColumnBlockFn& then_dx);
 
   int units() const { return units_; }
   bool use_bias() const { return use_bias_; }

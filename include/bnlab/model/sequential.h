@@ -22,6 +22,7 @@
 
 namespace bnlab {
 
+class BatchNormalization;
 class Sequential;
 
 struct EpochLogs {
@@ -155,6 +156,13 @@ class Sequential {
   void set_fused_input_batchnorm(bool on);
   bool fused_input_batchnorm() const { return fused_input_bn_; }
 
+  // BatchNormalizations next to Dense layers in training: a BN's forward runs inside the parallel
+  // region of the Dense layer before it, on each thread's block of columns, and its backward inside
+  // the input-gradient region of the Dense layer after it (kernels/dense.h's ColumnBlockFn). Plain BN
+  // only (not renorm). The same bits as the separate layers; on by default, off for tests.
+  void set_fused_batchnorm_columns(bool on) { fused_bn_columns_ = on; }
+  bool fused_batchnorm_columns() const { return fused_bn_columns_; }
+
   std::string summary(const std::string& model_name = "sequential");
   std::string spec() const;  // the compact spec that rebuilds these layers
 
@@ -175,6 +183,8 @@ class Sequential {
   void check_labels(const Dataset& data) const;
   // Runs layers [0, L-1) and the last up to its logits; returns the logits.
   const Tensor& forward_to_logits(const Tensor& x, Mode mode);
+  BatchNormalization* bn_after_dense(size_t i) const;
+  BatchNormalization* bn_before_dense(size_t i) const;
   LossResult eval_batch(const Tensor& x, const int32_t* labels);
 
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -184,10 +194,11 @@ class Sequential {
   bool built_ = false;
   size_t first_trainable_ = 0;  // no input gradient is needed at or before this layer
   bool fused_input_bn_ = false;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
+  bool fused_bn_columns_ = true;
 
   // Buffers reused across steps: no allocation inside the training loop.
   std::vector<Tensor> acts_;  // acts_[i + 1] = output of layer i
-  Tensor probs_, dlogits_, grad_a_, grad_b_, batch_x_;
+  Tensor probs_, dlogits_, grad_a_, grad_b_, grad_c_, batch_x_;  // grad_c_: a fused BN's dx (forward_backward)
   Tensor fused_h_, fused_s_, fused_partials_;  // the input-BatchNorm shortcut's scratch
   std::vector<ParamRef> trainable_;  // trainable_params(), gathered once at build
   std::vector<int64_t> grad_sizes_;  // their sizes, for zero_grad
