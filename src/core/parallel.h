@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace bnlab {
@@ -49,60 +48,48 @@ void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
   for (int i = 0; i < chunks; ++i) chunk_fn(i * chunk, std::min(chunk, columns - i * chunk));
 }
 
-// For elementwise work over several arrays laid end to end (optimiser updates, zeroing gradients):
-// sizes[i] elements in array i; each thread takes one contiguous range of the total (a multiple of
-// 16 elements long) and calls slice(i, begin, n) for elements [begin, begin + n) of array i.
-// for_slices_in_two_phases calls first(...) on a thread's range, waits for every thread, then calls
-// second(...) on the same range: what first() read is still in that thread's cache.
+// For elementwise work over several arrays (optimiser updates, zeroing gradients): each array is
+// cut into one contiguous range per thread (a multiple of 16 elements long), and each thread calls
+// slice(i, begin, n) for its range [begin, begin + n) of every array i. Cutting each array, rather
+// than the arrays laid end to end, gives each thread the same rows of a weight matrix as the Dense
+// kernels' column blocks (for_column_blocks above): the rows a thread updates are the rows it
+// multiplies with and whose gradient it wrote, already in its core's cache.
+// for_slices_in_two_phases calls first(...) on a thread's ranges, waits for every thread, then calls
+// second(...) on the same ranges: what first() read is still in that thread's cache.
 namespace detail {
-inline int64_t slices_total(const std::vector<int64_t>& sizes) {
+inline int slices_threads(const std::vector<int64_t>& sizes) {
+  constexpr int64_t kMinParallel = 32768;
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  return total;
-}
-inline int slices_threads(int64_t total) {
-  constexpr int64_t kMinParallel = 32768;
   return total > kMinParallel ? omp_get_max_threads() : 1;
 }
-// This thread's range [lo, hi) of the total, called inside the parallel region.
-inline std::pair<int64_t, int64_t> slices_range(int64_t total) {
-  const int64_t per = ((total + omp_get_num_threads() - 1) / omp_get_num_threads() + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
-  const int64_t lo = std::min(total, omp_get_thread_num() * per);
-  return {lo, std::min(total, lo + per)};
-}
-// slice(i, begin, n) for the parts of [lo, hi) that fall in each array.
+// slice(i, begin, n) for this thread's range of each array, called inside the parallel region.
 template <class SliceFn>
-void each_slice(const std::vector<int64_t>& sizes, int64_t lo, int64_t hi, SliceFn& slice) {
-  int64_t offset = 0;
-  for (size_t i = 0; i < sizes.size() && offset < hi; ++i) {
-    const int64_t a = std::max(lo, offset), b = std::min(hi, offset + sizes[i]);
-    if (a < b) slice(i, a - offset, b - a);
-    offset += sizes[i];
+void each_slice(const std::vector<int64_t>& sizes, SliceFn& slice) {
+  const int t = omp_get_thread_num(), T = omp_get_num_threads();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const int64_t per = ((sizes[i] + T - 1) / T + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
+    const int64_t lo = std::min(sizes[i], t * per), hi = std::min(sizes[i], lo + per);
+    if (lo < hi) slice(i, lo, hi - lo);
   }
 }
 }  // namespace detail
 
 template <class SliceFn>
 void for_slices(const std::vector<int64_t>& sizes, SliceFn slice) {
-  const int64_t total = detail::slices_total(sizes);
-  const int threads = detail::slices_threads(total);
+  const int threads = detail::slices_threads(sizes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const auto [lo, hi] = detail::slices_range(total);
-    detail::each_slice(sizes, lo, hi, slice);
-  }
+  detail::each_slice(sizes, slice);
 }
 
 template <class FirstFn, class SecondFn>
 void for_slices_in_two_phases(const std::vector<int64_t>& sizes, FirstFn first, SecondFn second) {
-  const int64_t total = detail::slices_total(sizes);
-  const int threads = detail::slices_threads(total);
+  const int threads = detail::slices_threads(sizes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    const auto [lo, hi] = detail::slices_range(total);
-    detail::each_slice(sizes, lo, hi, first);
+    detail::each_slice(sizes, first);
 #pragma omp barrier
-    detail::each_slice(sizes, lo, hi, second);
+    detail::each_slice(sizes, second);
   }
 }
 
