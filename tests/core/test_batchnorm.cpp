@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "bnlab/error.h"
+#include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
 #include "bnlab/layers/batchnorm.h"
 #include "gradcheck.h"
@@ -166,6 +167,36 @@ TEST(BatchNorm, LargeMeansStayExact) {
   bn.forward(x, y, Mode::Train);
   const Stats s = batch_stats(x);
   for (int n = 0; n < 512; ++n) EXPECT_NEAR(y[n], (x[n] - s.mean[0]) / std::sqrt(s.var[0] + 1e-5), 1e-3);
+}
+
+// The statistics take one pass, squares shifted by the first row (kernels/batchnorm.cpp): exact to
+// double precision even when that row is far from the others (the worst case of the shift), a
+// large mean, or a constant feature. Checked against two passes in double, through the kernel's
+// outputs: mean and var bit for bit after rounding to float, invstd to 1 ulp.
+TEST(BatchNorm, OnePassStatisticsMatchTwoPasses) {
+  const int N = 512, C = 5;
+  Tensor x(Shape{N, C});
+  Rng rng(4);
+  for (int n = 0; n < N; ++n) {
+    const float u = static_cast<float>(rng.uniform() - 0.5);
+    x[n * C + 0] = n == 0 ? 1e4f + 300.0f : 1e4f + 0.02f * u;  // first row an outlier
+    x[n * C + 1] = n == 0 ? -5.0f : 3.0f + u;                  // first row below everything
+    x[n * C + 2] = 7.25f;                                      // constant
+    x[n * C + 3] = 1e-3f * u;                                  // tiny values
+    x[n * C + 4] = n % 2 ? 1e6f : -1e6f;                       // large spread
+  }
+  Tensor y(Shape{N, C}), invstd(Shape{C});
+  std::vector<double> mean(C), var(C);
+  batchnorm_forward_train(y.data(), nullptr, mean.data(), invstd.data(), var.data(), x.data(), nullptr, nullptr, N, C,
+                          1e-3f);
+  const Stats want = batch_stats(x);
+  for (int c = 0; c < C; ++c) {
+    SCOPED_TRACE(c);
+    EXPECT_EQ(static_cast<float>(mean[c]), static_cast<float>(want.mean[c]));
+    EXPECT_EQ(static_cast<float>(var[c]), static_cast<float>(want.var[c]));
+    EXPECT_NEAR(var[c], want.var[c], 1e-12 * want.var[c] + 1e-300);
+    EXPECT_FLOAT_EQ(invstd[c], static_cast<float>(1.0 / std::sqrt(want.var[c] + 1e-3)));
+  }
 }
 
 // The input-BatchNorm + Dense backward (kernels/batchnorm_dense.h) in its two modes: set (H formed

@@ -12,7 +12,8 @@
 //                                                 - xhat[n, c] * sum_dy_xhat[c] / N)
 // Inference: y[n, c] = x[n, c] * scale[c] + shift[c], with the moving statistics folded into
 //            scale = gamma / sqrt(moving_var + eps) and shift = beta - moving_mean * scale.
-// Statistics are accumulated in double, so large batches and large means stay exact.
+// Statistics are accumulated in double, in one pass over x with the squares shifted by the first
+// row, so large batches and large means stay exact (bounds in kernels/batchnorm.cpp).
 // gamma and beta may be null (scale=False / center=False): gamma = 1, beta = 0.
 //
 // Batch Renormalization (Ioffe 2017), training only; inference is the same folded formula. With the
