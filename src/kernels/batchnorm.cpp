@@ -72,7 +72,7 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
   for_feature_chunks(N, C, cb, ce, [&](int c0, auto w) {
     // One pass, the squares shifted by the first row (K = x[0, c], a member of the batch):
     // Scalar math: sum[c] = sum_n x[n, c];  sq[c] = sum_n (x[n, c] - K[c])^2
-    //              var[c] = sq[c] / N - (mean[c] - K[c])^2
+    //              var[c] = sq[c] / N - (mean[c] - K[c])^2   (not below 0)
     // x - K and its square are exact in double (floats have 24-bit significands), so only the
     // sums round. Since K is in the batch, (mean - K)^2 <= N var: the subtraction loses at most a
     // factor N of double precision, about 1e-13 at N = 1000, as exact as two passes.
@@ -141,7 +141,8 @@ void forward_train(float* y, float* u, double* mean, float* invstd, double* var,
 
 // r, d: (C), or both null for plain BN (r = 1, d = 0).
 void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const double* mean,
-                    const float* invstd, const float* r, const float* d, const float* gamma, int N, int C, int cb = 0, int ce = -1) {
+                    const float* invstd, const float* r, const float* d, const float* gamma, int N, int C, int cb = 0,
+                    int ce = -1) {
   for_feature_chunks(N, C, cb, ce, [&](int c0, auto w) {
     double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {};
     double mu[kChunk];

@@ -80,7 +80,8 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
   float* Hr = accumulate ? H : dW;
   for_blas_pieces(k0, w, (int64_t)C * N, [&](int p0, int pw) {
     // H[p0:p0+pw, :] = dz[:, p0:p0+pw]^T u
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, Hr + (int64_t)p0 * C, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, pw, C, N, 1.0f, dz + p0, K, u, C, 0.0f, Hr + (int64_t)p0 * C,
+                C);
     for (int g0 = p0; g0 < p0 + pw; g0 += kBatchNormDenseGroup)
       group_rows(g0, std::min(g0 + kBatchNormDenseGroup, p0 + pw), Hr, s, partials, dW, W, gamma, beta, C, accumulate);
   });

@@ -206,11 +206,11 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
       // Neither dy (still to be read when the BN's dx is sized) nor the Dense layer's dx.
       Tensor& bn_dx = dy != &grad_c_ ? grad_c_ : *bufs[(i + 1) % 2];
       bn->begin_backward_train(bn_in, bn_dx);
-      const ColumnBlockFn then_dx = [&](int c0, int w) { bn->backward_train_columns(bn_in, *dx, bn_dx, c0, w); };
+      const auto bn_backward = [&](int c0, int w) { bn->backward_train_columns(bn_in, *dx, bn_dx, c0, w); };
       if (logits)
-        dense.backward_logits_then(in, *dy, dx, then_dx);
+        dense.backward_logits_then(in, *dy, dx, bn_backward);
       else
-        dense.backward_then(in, acts_[i + 1], *dy, dx, then_dx);
+        dense.backward_then(in, acts_[i + 1], *dy, dx, bn_backward);
       dy = &bn_dx;
       --i;  // the BN is done
       continue;

@@ -237,7 +237,8 @@ TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
                            "flatten,dense:40:relu,bn:renorm,dense:3:softmax", "flatten,dense:8:relu,dense:3,bn"}) {
     SCOPED_TRACE(spec);
     Rng rng(6);
-    const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng), small = testing::random_tensor(Shape{7, 16, 16}, rng);
+    const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng);
+    const Tensor small = testing::random_tensor(Shape{7, 16, 16}, rng);
     std::vector<int32_t> labels(48);
     for (int n = 0; n < 48; ++n) labels[n] = n % 3;
     auto run = [&](bool fused, int threads) {

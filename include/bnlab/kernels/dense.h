@@ -7,7 +7,7 @@
 // does everything for it (bias, activation, its columns' dz and db, its rows of dW) while the block
 // is in its cache, so a forward is one parallel region and a backward two (dx needs all of dz).
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 
 #include "bnlab/kernels/activation.h"
 
@@ -18,7 +18,22 @@ namespace bnlab {
 // fn(c0, w) for columns [c0, c0 + w), every column exactly once. A layer that works column by column
 // on this layer's output (BatchNormalization) then finds its block in cache and needs no parallel
 // region of its own. fn must not start parallel regions or throw.
-using ColumnBlockFn = std::function<void(int c0, int w)>;
+// A non-owning reference to the callable (no allocation, unlike std::function): the callable must
+// outlive the call it is passed to, as a lambda written in the call's arguments does.
+class ColumnBlockFn {
+ public:
+  ColumnBlockFn() = default;
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, ColumnBlockFn>>>
+  ColumnBlockFn(F&& fn)  // NOLINT: implicit, like std::function
+      : fn_(const_cast<void*>(static_cast<const void*>(&fn))),
+        call_([](void* f, int c0, int w) { (*static_cast<std::remove_reference_t<F>*>(f))(c0, w); }) {}
+  explicit operator bool() const { return call_ != nullptr; }
+  void operator()(int c0, int w) const { call_(fn_, c0, w); }
+
+ private:
+  void* fn_ = nullptr;
+  void (*call_)(void*, int, int) = nullptr;
+};
 
 // z: (N, out)  x: (N, in)  W: (out, in)  b: (out) or null
 // act: applied in place after the bias; Linear and Softmax apply nothing here
