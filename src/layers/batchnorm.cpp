@@ -56,21 +56,25 @@ Shape BatchNormalization::build(const Shape& in, Rng&) {
   return in;
 }
 
+void BatchNormalization::check_training_batch(int N) const {
+  if (N < 2)
+    throw InputError(fmt::format(
+        "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+}
+
 void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   last_mode_ = mode;
   const int N = static_cast<int>(x.dim(0));
   y.resize(x.shape());
-  const float* gamma = options_.scale ? weight.data() : nullptr;
-  const float* beta = options_.center ? bias.data() : nullptr;
+  const float* gamma = gamma_or_null();
+  const float* beta = beta_or_null();
   if (mode == Mode::Eval) {
     batchnorm_fold(scale_.data(), shift_.data(), running_mean.data(), running_var.data(), gamma, beta,
                    C_, options_.eps);
     batchnorm_forward_eval(y.data(), x.data(), scale_.data(), shift_.data(), N, C_);
     return;
   }
-  if (N < 2)
-    throw InputError(fmt::format(
-        "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+  check_training_batch(N);
   float* u = nullptr;
   if (keep_normalized_) {
     normalized_.resize(x.shape());
@@ -90,16 +94,14 @@ void BatchNormalization::begin_forward_train(const Tensor& x, Tensor& y) {
   if (!columnwise()) throw std::logic_error("BatchNormalization: column-wise training forward for plain BN only");
   last_mode_ = Mode::Train;
   const int N = static_cast<int>(x.dim(0));
-  if (N < 2)
-    throw InputError(fmt::format(
-        "{}: training needs more than 1 value per feature, got a batch of {} (use a larger batch)", name, N));
+  check_training_batch(N);
   y.resize(x.shape());
 }
 
 void BatchNormalization::forward_train_columns(const Tensor& x, Tensor& y, int c0, int w) {
   batchnorm_forward_train_columns(y.data(), nullptr, mean_.data(), invstd_.data(), var_.data(), x.data(),
-                                  options_.scale ? weight.data() : nullptr, options_.center ? bias.data() : nullptr,
-                                  static_cast<int>(x.dim(0)), C_, options_.eps, c0, w);
+                                  gamma_or_null(), beta_or_null(), static_cast<int>(x.dim(0)), C_, options_.eps, c0,
+                                  w);
 }
 
 void BatchNormalization::end_forward_train(const Tensor& x) { update_moving_statistics(static_cast<int>(x.dim(0))); }
@@ -112,10 +114,8 @@ void BatchNormalization::begin_backward_train(const Tensor& x, Tensor& dx) {
 }
 
 void BatchNormalization::backward_train_columns(const Tensor& x, const Tensor& dy, Tensor& dx, int c0, int w) {
-  batchnorm_backward_train_columns(dx.data(), options_.scale ? weight_grad.data() : nullptr,
-                                   options_.center ? bias_grad.data() : nullptr, dy.data(), x.data(), mean_.data(),
-                                   invstd_.data(), options_.scale ? weight.data() : nullptr,
-                                   static_cast<int>(x.dim(0)), C_, c0, w);
+  batchnorm_backward_train_columns(dx.data(), dgamma_or_null(), dbeta_or_null(), dy.data(), x.data(), mean_.data(),
+                                   invstd_.data(), gamma_or_null(), static_cast<int>(x.dim(0)), C_, c0, w);
 }
 
 void BatchNormalization::update_moving_statistics(int N) {
@@ -142,14 +142,14 @@ void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& 
   start_grads({&weight_grad, &bias_grad});
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize(x.shape());
-  float* dgamma = options_.scale ? weight_grad.data() : nullptr;
-  float* dbeta = options_.center ? bias_grad.data() : nullptr;
+  float* dgamma = dgamma_or_null();
+  float* dbeta = dbeta_or_null();
   if (last_mode_ == Mode::Eval) {
     batchnorm_backward_eval(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(),
                             running_mean.data(), running_var.data(), scale_.data(), N, C_, options_.eps);
     return;
   }
-  const float* gamma = options_.scale ? weight.data() : nullptr;
+  const float* gamma = gamma_or_null();
   if (options_.renorm)
     batchnorm_renorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
                                     invstd_.data(), renorm_r_.data(), renorm_d_.data(), gamma, N, C_);

@@ -82,6 +82,12 @@ class BatchNormalization : public Layer {
 
  private:
   void update_moving_statistics(int N);
+  void check_training_batch(int N) const;  // InputError unless N > 1
+  // gamma, beta and their gradients for the kernels: null when scale / center is off.
+  const float* gamma_or_null() const { return options_.scale ? weight.data() : nullptr; }
+  const float* beta_or_null() const { return options_.center ? bias.data() : nullptr; }
+  float* dgamma_or_null() { return options_.scale ? weight_grad.data() : nullptr; }
+  float* dbeta_or_null() { return options_.center ? bias_grad.data() : nullptr; }
 
   BatchNormOptions options_;
   int C_ = 0;

@@ -15,7 +15,8 @@ class Optimizer {
   virtual ~Optimizer() = default;
   virtual std::string name() const = 0;  // "adam", "sgd"
   // One update of every parameter from its gradient. params: trainable ones, in a fixed order.
-  // All parameters in one parallel region, each thread a contiguous share of them laid end to end.
+  // All parameters in one parallel region, each parameter cut into one contiguous share per thread
+  // (core/parallel.h's for_slices).
   void step(const std::vector<ParamRef>& params);
   // step(), unless a gradient holds a NaN or Inf: then nothing changes, bad[i] is set to 1 for
   // every such parameter i (bad is resized to params.size()) and the result is false. The check
