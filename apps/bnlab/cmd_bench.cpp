@@ -73,9 +73,9 @@ Sequential make_trainable(const std::string& name, const Dataset& train, uint64_
 }
 
 // Median ms per step over `windows` runs of `steps` consecutive steps (after a warm-up window).
+// Each step gathers its batch inside the step, as fit does.
 double ms_per_step(const std::string& name, const Dataset& train, int batch, int steps, int windows, bool shortcut) {
   Sequential m = make_trainable(name, train, 1, shortcut);
-  Tensor x(m.input_shape().with_batch(batch));
   std::vector<int32_t> y(batch);
   std::vector<double> times;
   int64_t begin = 0;
@@ -83,9 +83,10 @@ double ms_per_step(const std::string& name, const Dataset& train, int batch, int
     const auto t0 = Clock::now();
     for (int s = 0; s < steps; ++s) {
       if (begin + batch > train.size()) begin = 0;
-      train.gather_range(x.data(), y.data(), begin, batch);
+      m.train_step(batch, y.data(), [&](float* x, int copy) {
+        train.gather_range(x, copy == 0 ? y.data() : nullptr, begin, batch);
+      });
       begin += batch;
-      m.train_step(x, y.data());
     }
     if (w) times.push_back(seconds_since(t0) * 1000.0 / steps);
   }

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "bnlab/kernels/dense.h"
+
 namespace bnlab {
 
 // Block widths are whole AVX-512 vectors (16 floats), so blocks start on 64-byte boundaries of a
@@ -19,10 +21,14 @@ inline constexpr int kColumnAlign = 16;
 // serially inside an OpenMP parallel region, so the cores are never oversubscribed). Calls
 // block(c0, w) for [c0, c0 + w); one thread per 2 MFLOP at most. Results are deterministic for a
 // given thread count.
+inline int column_block_threads(int64_t flops) {
+  constexpr int64_t kMinFlopsPerThread = 500'000;
+  return std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
+}
+
 template <class BlockFn>
 void for_column_blocks(int columns, int64_t flops, BlockFn block) {
-  constexpr int64_t kMinFlopsPerThread = 500'000;
-  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
+  const int threads = column_block_threads(flops);
   const int per = ((columns + threads - 1) / threads + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
   if (threads == 1 || per >= columns) {
     block(0, columns);
@@ -33,6 +39,13 @@ void for_column_blocks(int columns, int64_t flops, BlockFn block) {
     const int c0 = t * per, c1 = std::min(columns, c0 + per);
     if (c0 < c1) block(c0, c1 - c0);
   }
+}
+
+// The calling thread's own copy of an input held once per thread (kernels/dense.h's ThreadCopies),
+// or `shared` when it has none.
+inline const float* own_copy(const ThreadCopies& copies, const float* shared) {
+  const int t = omp_get_thread_num();
+  return t < copies.count ? copies.data[t] : shared;
 }
 
 // For per-column reductions over rows (BatchNorm statistics, column sums): the columns are cut

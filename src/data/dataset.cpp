@@ -1,5 +1,7 @@
 #include "bnlab/data/dataset.h"
 
+#include <omp.h>
+
 #include <array>
 #include <cstring>
 
@@ -48,8 +50,9 @@ void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, in
   const std::array<float, 256> table = scaled_table(divide_by);
   const bool exact = float_division_is_exact(table, divide_by);
   const float d = static_cast<float>(divide_by);
-  // Rows split across threads (a batch of 64 MNIST images is 50,176 pixels).
-#pragma omp parallel for schedule(static) if (n * f > 16384)
+  // Rows split across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is
+  // one thread of a region (Sequential::forward_backward gathering a batch per thread).
+#pragma omp parallel for schedule(static) if (n * f > 16384 && !omp_in_parallel())
   for (int64_t i = 0; i < n; ++i) {
     scale_row(out + i * f, pixels.data() + indices[i] * f, f, table, exact, d);
     if (labels_out) labels_out[i] = labels[indices[i]];

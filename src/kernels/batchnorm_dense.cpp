@@ -92,11 +92,12 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,
                               const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate) {
+                              bool accumulate, const ThreadCopies& u_copies) {
   if (da && act == Activation::Softmax) throw std::logic_error("batchnorm_dense_backward: softmax is not elementwise");
   static_assert(kColumnAlign % kBatchNormDenseGroup == 0, "blocks must hold whole groups");
   for_column_blocks(K, 2LL * N * C * K, [&](int k0, int w) {
-    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, u, W, gamma, beta, N, C, K, accumulate);
+    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, own_copy(u_copies, u), W, gamma, beta, N, C, K,
+               accumulate);
   });
   if (!accumulate) {
     if (dgamma) std::fill(dgamma, dgamma + C, 0.0f);

@@ -52,10 +52,11 @@ void backward(float* dx, float* dW, float* db, float* dz, const float* dy, const
 
 }  // namespace
 
-void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out, Activation act,
-                   const ColumnBlockFn& then) {
+void dense_forward(float* z, const float* x_shared, const float* W, const float* b, int N, int in, int out,
+                   Activation act, const ColumnBlockFn& then, const ThreadCopies& x_copies) {
   // z[:, o0:o0+w] = x W[o0:o0+w, :]^T, then + b and the activation on the block while it is in cache
   for_column_blocks(out, 2LL * N * in * out, [&](int o0, int w) {
+    const float* x = own_copy(x_copies, x_shared);
     for_blas_pieces(o0, w, (int64_t)N * in, [&](int p0, int pw) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, pw, in, 1.0f, x, in, W + (int64_t)p0 * in, in, 0.0f,
                   z + p0, out);

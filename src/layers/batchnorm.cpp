@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <omp.h>
+
 #include <stdexcept>
 
 #include "bnlab/error.h"
@@ -64,6 +66,7 @@ void BatchNormalization::check_training_batch(int N) const {
 
 void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   last_mode_ = mode;
+  copies_ = 0;
   const int N = static_cast<int>(x.dim(0));
   y.resize(x.shape());
   const float* gamma = gamma_or_null();
@@ -90,9 +93,58 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   update_moving_statistics(N);
 }
 
+void BatchNormalization::forward_train_copies(Tensor& x, Tensor& y, int copies, const BatchFillFn& fill) {
+  if (options_.renorm || !keep_normalized_ || copies < 1)
+    throw std::logic_error("BatchNormalization::forward_train_copies: plain BN keeping u, at least one copy");
+  last_mode_ = Mode::Train;
+  const int N = static_cast<int>(x.dim(0));
+  check_training_batch(N);
+  y.resize(x.shape());
+  normalized_.resize(x.shape());
+  if (static_cast<int>(copies_held_.size()) < copies - 1) copies_held_.resize(copies - 1);
+  copy_y_.assign(1, y.data());
+  copy_u_.assign(1, normalized_.data());
+  for (int t = 1; t < copies; ++t) {
+    Copy& c = copies_held_[t - 1];
+    if (fill) c.x.resize(x.shape());
+    c.y.resize(x.shape());
+    c.u.resize(x.shape());
+    c.invstd.resize({C_});
+    c.mean.resize(C_);
+    c.var.resize(C_);
+    copy_y_.push_back(c.y.data());
+    copy_u_.push_back(c.u.data());
+  }
+  copies_ = copies;
+  const float* gamma = gamma_or_null();
+  const float* beta = beta_or_null();
+  // Every thread normalises all columns, serially (the kernel's column-range form): the same
+  // arithmetic, in the same order, as the parallel forward.
+#pragma omp parallel num_threads(copies) if (copies > 1)
+  {
+    const int t = omp_get_thread_num();
+    if (t == 0) {
+      if (fill) fill(x.data(), 0);
+      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(),
+                                      x.data(), gamma, beta, N, C_, options_.eps, 0, C_);
+    } else if (t < copies) {
+      Copy& c = copies_held_[t - 1];
+      const float* xt = x.data();
+      if (fill) {
+        fill(c.x.data(), t);
+        xt = c.x.data();
+      }
+      batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xt,
+                                      gamma, beta, N, C_, options_.eps, 0, C_);
+    }
+  }
+  update_moving_statistics(N);
+}
+
 void BatchNormalization::begin_forward_train(const Tensor& x, Tensor& y) {
   if (!columnwise()) throw std::logic_error("BatchNormalization: column-wise training forward for plain BN only");
   last_mode_ = Mode::Train;
+  copies_ = 0;
   const int N = static_cast<int>(x.dim(0));
   check_training_batch(N);
   y.resize(x.shape());

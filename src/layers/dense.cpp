@@ -57,13 +57,14 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode mode) {
   forward_then(x, y, mode, {});
 }
 
-void Dense::forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then) {
+void Dense::forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then,
+                         const ThreadCopies& x_copies) {
   if (activation_ == Activation::Softmax) throw std::logic_error("Dense::forward_then: softmax is not elementwise");
   last_mode_ = mode;
   const int N = static_cast<int>(x.dim(0));
   y.resize({N, units_});
   dense_forward(y.data(), x.data(), weight.data(), use_bias_ ? bias.data() : nullptr, N, in_, units_, activation_,
-                then);
+                then, x_copies);
 }
 
 void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) { backward_logits_then(x, dz, dx, {}); }

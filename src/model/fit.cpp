@@ -174,10 +174,14 @@ void FitLoop::train_batch() {
   Tensor& x = model_.batch_x_;
   int32_t* y = model_.batch_y_.data();
   x.resize_batch(rows);
-  train_.gather(x.data(), y, order_.data() + begin, rows);
   moving_.save();
 
-  const LossResult r = model_.forward_backward(x, y);  // sets every gradient: no zero_grad
+  // The batch is gathered inside the step: by each thread for itself when the input BatchNorm
+  // runs in copies (Sequential::forward_backward). Sets every gradient: no zero_grad.
+  const int64_t* indices = order_.data() + begin;
+  const LossResult r = model_.forward_backward(static_cast<int>(rows), y, [&](float* batch, int copy) {
+    train_.gather(batch, copy == 0 ? y : nullptr, indices, rows);
+  });
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
   // The gradients are checked by the optimiser's step, in the same pass as the update.
   std::optional<std::string> problem = non_finite_loss(r);

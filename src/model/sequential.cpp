@@ -125,26 +125,57 @@ BatchNormalization* Sequential::bn_before_dense(size_t i) const {
   return bn && bn->columnwise() ? bn : nullptr;
 }
 
-const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode) {
+// How many threads normalise the whole batch at the input BatchNorm of the fused pair (its training
+// forward in copies, one per thread of the Dense layer's region); 0 when it runs as usual: not
+// fused, renorm, the Dense layer last or not elementwise, or a region of one thread.
+int Sequential::input_batchnorm_copies(int N) const {
+  const size_t i = first_trainable_;
+  if (!fused_input_bn_ || i + 2 >= layers_.size()) return 0;
+  const auto& bn = static_cast<const BatchNormalization&>(*layers_[i]);
+  const auto& dense = static_cast<const Dense&>(*layers_[i + 1]);
+  if (bn.options().renorm || dense.activation() == Activation::Softmax) return 0;
+  const int threads = column_block_threads(2LL * N * output_shapes_[i][0] * dense.units());
+  return threads > 1 ? threads : 0;
+}
+
+const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode, const BatchFillFn& fill) {
   const size_t L = layers_.size();
   const Tensor* in = &x;
+  const int copies = mode == Mode::Train ? input_batchnorm_copies(x.dim(0)) : 0;
+  if (fill && !copies) fill(batch_x_.data(), 0);
+  ThreadCopies in_copies;  // copies of *in, one per thread (the input BatchNorm's output)
   for (size_t i = 0; i + 1 < L; ++i) {
+    if (copies && i == first_trainable_) {
+      // Each thread of the next Dense layer normalises the whole batch itself (and gathers it).
+      auto& bn = static_cast<BatchNormalization&>(*layers_[i]);
+      if (fill)
+        bn.forward_train_copies(batch_x_, acts_[i + 1], copies, fill);
+      else
+        bn.forward_train_copies(const_cast<Tensor&>(*in), acts_[i + 1], copies);
+      in_copies = bn.output_copies();
+      in = &acts_[i + 1];
+      continue;
+    }
     if (BatchNormalization* bn = mode == Mode::Train ? bn_after_dense(i) : nullptr) {
       // Dense i, and the BN after it on each block of columns the Dense layer's threads produce.
       Tensor& a = acts_[i + 1];
       Tensor& y = acts_[i + 2];
       a.resize(output_shapes_[i].with_batch(in->dim(0)));  // the BN sizes its output from it
       bn->begin_forward_train(a, y);
-      static_cast<Dense&>(*layers_[i]).forward_then(*in, a, mode, [&](int c0, int w) {
-        bn->forward_train_columns(a, y, c0, w);
-      });
+      static_cast<Dense&>(*layers_[i]).forward_then(
+          *in, a, mode, [&](int c0, int w) { bn->forward_train_columns(a, y, c0, w); }, in_copies);
       bn->end_forward_train(a);
       in = &acts_[i + 2];
+      in_copies = {};
       ++i;
       continue;
     }
-    layers_[i]->forward(*in, acts_[i + 1], mode);
+    if (in_copies.count)
+      static_cast<Dense&>(*layers_[i]).forward_then(*in, acts_[i + 1], mode, {}, in_copies);
+    else
+      layers_[i]->forward(*in, acts_[i + 1], mode);
     in = &acts_[i + 1];
+    in_copies = {};
   }
   Layer& last = *layers_[L - 1];
   if (last.has_softmax_output())
@@ -163,11 +194,18 @@ const Tensor& Sequential::forward(const Tensor& x, Mode mode) {
   return *in;
 }
 
-LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) {
+LossResult Sequential::forward_backward(int N, const int32_t* labels, const BatchFillFn& fill) {
+  batch_x_.resize(input_shape_.with_batch(N));
+  return forward_backward(batch_x_, labels, fill);
+}
+
+LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) { return forward_backward(x, labels, {}); }
+
+LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels, const BatchFillFn& fill) {
   const size_t L = layers_.size();
   const int N = static_cast<int>(x.dim(0));
   const int K = num_classes();
-  const Tensor& logits = forward_to_logits(x, Mode::Train);
+  const Tensor& logits = forward_to_logits(x, Mode::Train, fill);
   probs_.resize({N, K});
   dlogits_.resize({N, K});
   const LossResult r = softmax_cross_entropy_forward(probs_.data(), logits.data(), labels, N, K);
@@ -194,7 +232,7 @@ LossResult Sequential::forward_backward(const Tensor& x, const int32_t* labels) 
                                elementwise ? acts_[i + 1].data() : nullptr, dense.activation(), bn.normalized().data(),
                                dense.weight.data(), scale ? bn.weight.data() : nullptr,
                                center ? bn.bias.data() : nullptr, N, static_cast<int>(fused_h_.dim(1)), dense.units(),
-                               dense.accumulates_grads());
+                               dense.accumulates_grads(), bn.normalized_copies());
       break;
     }
     const Tensor& in = i == 0 ? x : acts_[i];
@@ -229,6 +267,13 @@ LossResult Sequential::train_step(const Tensor& x, const int32_t* labels, Traini
   if (!optimizer_) throw std::logic_error("Sequential::train_step before compile");
   const LossResult r = forward_backward(x, labels);
   if (callback) callback->on_gradients(*this, step);
+  optimizer_->step(trainable_);
+  return r;
+}
+
+LossResult Sequential::train_step(int N, const int32_t* labels, const BatchFillFn& fill) {
+  if (!optimizer_) throw std::logic_error("Sequential::train_step before compile");
+  const LossResult r = forward_backward(N, labels, fill);
   optimizer_->step(trainable_);
   return r;
 }

@@ -8,6 +8,7 @@
 #include "bnlab/error.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/kernels/optim.h"
+#include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/optim/optimizer.h"
@@ -258,6 +259,69 @@ TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
     const auto plain = run(false, 3);
     EXPECT_EQ(run(true, 3), plain);
     EXPECT_EQ(run(true, 1), run(false, 1));
+  }
+  set_num_threads(0);
+}
+
+// forward_backward on a batch the model gathers itself (fit's form): with the input BatchNorm in
+// copies (layers/batchnorm.h's forward_train_copies) each thread gathers and normalises the whole
+// batch; otherwise the calling thread gathers it once. Bit-identical to forward_backward on the
+// gathered batch: loss, labels, gradients, moving statistics, each copy of the BN's output; for 1
+// and 3 threads, with a batch small enough for one thread and without a BatchNorm.
+TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
+  Rng rng(7);
+  const Tensor pool = testing::random_tensor(Shape{60, 16, 16}, rng);
+  const int64_t f = 16 * 16;
+  std::vector<int32_t> pool_labels(60);
+  for (int n = 0; n < 60; ++n) pool_labels[n] = (n * 7) % 3;
+  for (const char* spec : {"flatten,bn,dense:200:relu,bn,dense:72:tanh,dense:3:softmax",
+                           "flatten,bn:torch:scale=0,dense:64:relu,dense:3", "flatten,dense:40:relu,dense:3:softmax"}) {
+    for (int threads : {1, 3}) {
+      SCOPED_TRACE(std::string(spec) + ", threads " + std::to_string(threads));
+      set_num_threads(threads);
+      Sequential given = built(spec, Shape{16, 16}), gathered = built(spec, Shape{16, 16});
+      for (int64_t N : {48, 7, 48}) {
+        const int64_t first = N == 7 ? 50 : 3;  // rows [first, first + N) of the pool
+        Tensor x(Shape{N, 16, 16});
+        std::memcpy(x.data(), pool.data() + first * f, N * f * sizeof(float));
+        const LossResult want = given.forward_backward(x, pool_labels.data() + first);
+        std::vector<int32_t> labels(N, -1);
+        std::vector<int> calls(threads, 0);
+        const LossResult got = gathered.forward_backward(static_cast<int>(N), labels.data(), [&](float* out, int copy) {
+          ++calls.at(copy);  // each copy by its own thread
+          std::memcpy(out, pool.data() + first * f, N * f * sizeof(float));
+          if (copy == 0) std::memcpy(labels.data(), pool_labels.data() + first, N * sizeof(int32_t));
+        });
+        EXPECT_EQ(got.loss_sum, want.loss_sum);
+        EXPECT_EQ(got.correct, want.correct);
+        EXPECT_EQ(labels, std::vector<int32_t>(pool_labels.begin() + first, pool_labels.begin() + first + N));
+        // One gather, or one per copy when the input BN runs in copies (3 threads, 48 rows).
+        const bool copies = threads > 1 && N == 48 && std::strstr(spec, "bn") != nullptr;
+        EXPECT_EQ(calls, copies ? std::vector<int>(threads, 1) : [&] {
+          std::vector<int> one(threads, 0);
+          one[0] = 1;
+          return one;
+        }());
+        std::vector<ParamRef> pg = gathered.trainable_params(), pw = given.trainable_params();
+        for (size_t k = 0; k < pg.size(); ++k)
+          ASSERT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0)
+              << pg[k].name << " " << k;
+        std::vector<StateEntry> sg = gathered.state_dict(), sw = given.state_dict();
+        for (size_t k = 0; k < sg.size(); ++k) {
+          if (!sg[k].tensor) continue;
+          ASSERT_EQ(std::memcmp(sg[k].tensor->data(), sw[k].tensor->data(), sg[k].tensor->numel() * sizeof(float)), 0)
+              << sg[k].key;
+        }
+        if (auto* bn = dynamic_cast<BatchNormalization*>(&gathered.layer(1))) {
+          const ThreadCopies outs = bn->output_copies(), us = bn->normalized_copies();
+          EXPECT_EQ(outs.count, copies ? threads : 0);
+          for (int t = 0; t < outs.count; ++t) {
+            EXPECT_EQ(std::memcmp(outs.data[t], outs.data[0], N * f * sizeof(float)), 0) << "copy " << t;
+            EXPECT_EQ(std::memcmp(us.data[t], bn->normalized().data(), N * f * sizeof(float)), 0) << "copy " << t;
+          }
+        }
+      }
+    }
   }
   set_num_threads(0);
 }

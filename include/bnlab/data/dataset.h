@@ -20,7 +20,8 @@ struct Dataset {
   int64_t features() const;  // prod(sample_shape)
 
   // out: (n, features) = pixels[indices[i]] / divide_by, rounded once from double to float as
-  // numpy's float32(x / 255.) does. labels_out: (n) (may be null).
+  // numpy's float32(x / 255.) does. labels_out: (n) (may be null). Rows split across threads,
+  // unless called from inside a parallel region (then the calling thread gathers them all).
   void gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const;
   // The same for the contiguous range [begin, begin + n).
   void gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const;

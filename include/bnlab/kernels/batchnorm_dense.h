@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "bnlab/kernels/activation.h"
+#include "bnlab/kernels/dense.h"
 
 namespace bnlab {
 
@@ -38,10 +39,11 @@ inline int64_t batchnorm_dense_partials(int C, int K) {
 // s: (K) scratch   partials: batchnorm_dense_partials(C, K) scratch
 // dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated, or all set when
 // accumulate is false)
-// u: (N, C)  W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
+// u: (N, C); a thread reads its own copy in u_copies when it has one (kernels/dense.h)
+// W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,
                               const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate = true);
+                              bool accumulate = true, const ThreadCopies& u_copies = {});
 
 }  // namespace bnlab

@@ -7,8 +7,8 @@
 // does everything for it (bias, activation, its columns' dz and db, its rows of dW) while the block
 // is in its cache, so a forward is one parallel region and a backward two (dx needs all of dz).
 #include <cstdint>
-#include <type_traits>
 
+#include "bnlab/function_ref.h"
 #include "bnlab/kernels/activation.h"
 
 namespace bnlab {
@@ -18,28 +18,25 @@ namespace bnlab {
 // fn(c0, w) for columns [c0, c0 + w), every column exactly once. A layer that works column by column
 // on this layer's output (BatchNormalization) then finds its block in cache and needs no parallel
 // region of its own. fn must not start parallel regions or throw.
-// A non-owning reference to the callable (no allocation, unlike std::function): the callable must
-// outlive the call it is passed to, as a lambda written in the call's arguments does.
-class ColumnBlockFn {
- public:
-  ColumnBlockFn() = default;
-  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, ColumnBlockFn>>>
-  ColumnBlockFn(F&& fn)  // NOLINT: implicit, like std::function
-      : fn_(const_cast<void*>(static_cast<const void*>(&fn))),
-        call_([](void* f, int c0, int w) { (*static_cast<std::remove_reference_t<F>*>(f))(c0, w); }) {}
-  explicit operator bool() const { return call_ != nullptr; }
-  void operator()(int c0, int w) const { call_(fn_, c0, w); }
+using ColumnBlockFn = FunctionRef<void(int c0, int w)>;
 
- private:
-  void* fn_ = nullptr;
-  void (*call_)(void*, int, int) = nullptr;
+// One read-only input held once per thread, each copy written by the thread that reads it
+// (BatchNormalization::forward_train_copies), so that no thread waits for data another core wrote:
+// thread t of a kernel's parallel region reads data[t] when t < count, and the shared pointer the
+// kernel was given otherwise. Every copy holds the same values, so results do not depend on which
+// copy a thread reads.
+struct ThreadCopies {
+  const float* const* data = nullptr;
+  int count = 0;
 };
 
 // z: (N, out)  x: (N, in)  W: (out, in)  b: (out) or null
 // act: applied in place after the bias; Linear and Softmax apply nothing here
 // then: run on each block of z after its bias and activation
+// x_copies: copies of x, one per thread (x is read by threads without one)
 void dense_forward(float* z, const float* x, const float* W, const float* b, int N, int in, int out,
-                   Activation act = Activation::Linear, const ColumnBlockFn& then = {});
+                   Activation act = Activation::Linear, const ColumnBlockFn& then = {},
+                   const ThreadCopies& x_copies = {});
 
 // dx: (N, in) or null (not computed)  dW: (out, in)  db: (out) or null  (both accumulated)
 // dz: (N, out)  x: (N, in)  W: (out, in)

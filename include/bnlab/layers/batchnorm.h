@@ -18,11 +18,15 @@
 // statistics are updated as in the chosen convention; inference is unchanged.
 #include <optional>
 
+#include "bnlab/kernels/dense.h"
 #include "bnlab/layers/layer.h"
 
 namespace bnlab {
 
 enum class BnConvention { Keras, Torch };
+
+// Writes a batch's input rows into x (N, C), for copy `copy` of forward_train_copies.
+using BatchFillFn = FunctionRef<void(float* x, int copy)>;
 
 struct BatchNormOptions {
   BnConvention convention = BnConvention::Keras;
@@ -61,6 +65,20 @@ class BatchNormalization : public Layer {
   // u of the last training forward: (N, C); empty unless kept.
   const Tensor& normalized() const { return normalized_; }
 
+  // The training forward computed in full by each of `copies` threads at once, each into its own y
+  // and u (copy 0: y and normalized(); the others held here), for a following Dense layer whose
+  // threads then read only what they wrote themselves (Sequential's input BatchNorm: the threads
+  // of the Dense layer's region need the whole normalised batch, and reading another core's half
+  // of it costs more than normalising it again). The same results as forward in Mode::Train.
+  // Plain BN (not renorm) keeping its normalised input; copies >= 1.
+  // fill: when given, x (sized) is not yet written: each thread t first writes its own copy of the
+  // input with fill(buffer, t), t = 0 into x, so that no thread reads what another core wrote.
+  void forward_train_copies(Tensor& x, Tensor& y, int copies, const BatchFillFn& fill = {});
+  // The copies of y and of u made by the last training forward (none after a plain forward);
+  // valid until the next forward.
+  ThreadCopies output_copies() const { return {copy_y_.data(), copies_}; }
+  ThreadCopies normalized_copies() const { return {copy_u_.data(), copies_}; }
+
   // The training forward and backward a block of columns at a time, for a Dense layer next to this
   // BN that calls them from inside its own parallel region (Sequential: a Dense's forward runs the
   // following BN's, a Dense's input gradient the preceding BN's backward; kernels/dense.h):
@@ -97,6 +115,15 @@ class BatchNormalization : public Layer {
   Tensor scale_, shift_;        // folded moving statistics of the last inference forward
   bool keep_normalized_ = false;
   Tensor normalized_;
+  // forward_train_copies: copies 1.. of y and u, and each copy's batch statistics (copy 0 uses
+  // the members above); pointers to every copy's y and u; the number of copies last made.
+  struct Copy {
+    Tensor x, y, u, invstd;  // x: with a fill function only
+    std::vector<double> mean, var;
+  };
+  std::vector<Copy> copies_held_;
+  std::vector<const float*> copy_y_, copy_u_;
+  int copies_ = 0;
 };
 
 }  // namespace bnlab

@@ -36,8 +36,10 @@ class Dense : public Layer {
   // forward, backward and backward_logits with work on each block of columns of the output
   // (forward) or of dx (backward) inside the kernel's parallel region (kernels/dense.h):
   // Sequential runs a following BatchNormalization's forward, and a preceding one's backward, in
-  // them. forward_then: elementwise activations only.
-  void forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then);
+  // them. forward_then: elementwise activations only; x_copies: copies of x, one per thread
+  // (kernels/dense.h's ThreadCopies).
+  void forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then,
+                    const ThreadCopies& x_copies = {});
   void backward_then(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, const ColumnBlockFn& then_dx);
   void backward_logits_then(const Tensor& x, const Tensor& dz, Tensor* dx, const ColumnBlockFn& then_dx);
 

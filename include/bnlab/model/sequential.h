@@ -17,6 +17,7 @@
 
 #include "bnlab/data/dataset.h"
 #include "bnlab/kernels/loss.h"
+#include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/layer.h"
 #include "bnlab/optim/optimizer.h"
 
@@ -144,9 +145,17 @@ class Sequential {
   // Forward in Train mode, loss, and backward; no optimiser step. Sets every trainable gradient
   // (the model's layers overwrite rather than accumulate, layers/layer.h), so no zero_grad is needed.
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
+  // forward_backward on N rows that fill writes: fill(x, copy) writes the batch's input into x
+  // (N, input shape...) and, for copy 0, its labels into `labels`. Called once from the calling
+  // thread, or once per thread inside the input BatchNorm's region when that runs in copies
+  // (BatchNormalization::forward_train_copies): each thread then gathers the batch itself. fill
+  // must not start parallel regions or throw.
+  LossResult forward_backward(int N, const int32_t* labels, const BatchFillFn& fill);
   // forward_backward, (callback's on_gradients), optimiser step. Returns the batch's loss sum and
   // correct count.
   LossResult train_step(const Tensor& x, const int32_t* labels, TrainingCallback* callback = nullptr, int64_t step = 0);
+  // train_step on N rows that fill writes (forward_backward's second form).
+  LossResult train_step(int N, const int32_t* labels, const BatchFillFn& fill);
   void zero_grad();
 
   // The input-BatchNorm shortcut (kernels/batchnorm_dense.h): when the first layer with parameters
@@ -182,7 +191,9 @@ class Sequential {
   int num_classes() const;
   void check_labels(const Dataset& data) const;
   // Runs layers [0, L-1) and the last up to its logits; returns the logits.
-  const Tensor& forward_to_logits(const Tensor& x, Mode mode);
+  // fill: x is batch_x_, sized, and fill writes it (forward_backward's second form).
+  const Tensor& forward_to_logits(const Tensor& x, Mode mode, const BatchFillFn& fill = {});
+  LossResult forward_backward(const Tensor& x, const int32_t* labels, const BatchFillFn& fill);
   BatchNormalization* bn_after_dense(size_t i) const;
   BatchNormalization* bn_before_dense(size_t i) const;
   LossResult eval_batch(const Tensor& x, const int32_t* labels);
@@ -193,7 +204,8 @@ class Sequential {
   std::unique_ptr<Optimizer> optimizer_;
   bool built_ = false;
   size_t first_trainable_ = 0;  // no input gradient is needed at or before this layer
-  bool fused_input_bn_ = false;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
+  bool fused_input_bn_ = false;
+  int input_batchnorm_copies(int N) const;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
   bool fused_bn_columns_ = true;
 
   // Buffers reused across steps: no allocation inside the training loop.
