@@ -8,6 +8,7 @@
 
 #include "bnlab/error.h"
 #include "bnlab/kernels/batchnorm.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 
@@ -93,7 +94,7 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   update_moving_statistics(N);
 }
 
-void BatchNormalization::forward_train_copies(Tensor& x, Tensor& y, int copies, const BatchFillFn& fill) {
+void BatchNormalization::forward_train_copies(const Tensor& x, Tensor& y, int copies, const ThreadCopies& x_copies) {
   if (options_.renorm || !keep_normalized_ || copies < 1)
     throw std::logic_error("BatchNormalization::forward_train_copies: plain BN keeping u, at least one copy");
   last_mode_ = Mode::Train;
@@ -106,7 +107,6 @@ void BatchNormalization::forward_train_copies(Tensor& x, Tensor& y, int copies, 
   copy_u_.assign(1, normalized_.data());
   for (int t = 1; t < copies; ++t) {
     Copy& c = copies_held_[t - 1];
-    if (fill) c.x.resize(x.shape());
     c.y.resize(x.shape());
     c.u.resize(x.shape());
     c.invstd.resize({C_});
@@ -123,17 +123,12 @@ void BatchNormalization::forward_train_copies(Tensor& x, Tensor& y, int copies, 
 #pragma omp parallel num_threads(copies) if (copies > 1)
   {
     const int t = omp_get_thread_num();
+    const float* xt = own_copy(x_copies, x.data());
     if (t == 0) {
-      if (fill) fill(x.data(), 0);
-      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(),
-                                      x.data(), gamma, beta, N, C_, options_.eps, 0, C_);
+      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(), xt,
+                                      gamma, beta, N, C_, options_.eps, 0, C_);
     } else if (t < copies) {
       Copy& c = copies_held_[t - 1];
-      const float* xt = x.data();
-      if (fill) {
-        fill(c.x.data(), t);
-        xt = c.x.data();
-      }
       batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xt,
                                       gamma, beta, N, C_, options_.eps, 0, C_);
     }

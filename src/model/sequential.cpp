@@ -7,6 +7,7 @@
 
 #include "bnlab/error.h"
 #include "bnlab/kernels/batchnorm_dense.h"
+#include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/rng.h"
@@ -125,33 +126,63 @@ BatchNormalization* Sequential::bn_before_dense(size_t i) const {
   return bn && bn->columnwise() ? bn : nullptr;
 }
 
-// How many threads normalise the whole batch at the input BatchNorm of the fused pair (its training
-// forward in copies, one per thread of the Dense layer's region); 0 when it runs as usual: not
-// fused, renorm, the Dense layer last or not elementwise, or a region of one thread.
-int Sequential::input_batchnorm_copies(int N) const {
+// How many threads gather the whole batch, each for itself, at the start of a training step: the
+// threads of the Dense layer's region after the fused input BatchNorm (plain BN), when that Dense
+// layer is not the last, its activation is elementwise, and only Flatten layers come before the BN
+// (so the BN's input is the batch itself). 0 when the batch is gathered once. (For a Dense layer
+// first, without the BN, copies of the batch measured 2% slower: docs/performance.md.)
+int Sequential::input_copies(int N) const {
   const size_t i = first_trainable_;
   if (!fused_input_bn_ || i + 2 >= layers_.size()) return 0;
-  const auto& bn = static_cast<const BatchNormalization&>(*layers_[i]);
+  for (size_t k = 0; k < i; ++k)
+    if (!dynamic_cast<const Flatten*>(layers_[k].get())) return 0;
   const auto& dense = static_cast<const Dense&>(*layers_[i + 1]);
-  if (bn.options().renorm || dense.activation() == Activation::Softmax) return 0;
+  if (dense.activation() == Activation::Softmax) return 0;
+  if (static_cast<const BatchNormalization&>(*layers_[i]).options().renorm) return 0;
   const int threads = column_block_threads(2LL * N * output_shapes_[i][0] * dense.units());
   return threads > 1 ? threads : 0;
+}
+
+// batch_x_ and one more copy of the batch per thread after the first, each written by its own
+// thread with fill (core/parallel.h's own_copy reads them).
+ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
+  if (static_cast<int>(batch_copies_.size()) < copies - 1) batch_copies_.resize(copies - 1);
+  batch_copy_ptrs_.assign(1, batch_x_.data());
+  for (int t = 1; t < copies; ++t) {
+    batch_copies_[t - 1].resize(batch_x_.shape());
+    batch_copy_ptrs_.push_back(batch_copies_[t - 1].data());
+  }
+#pragma omp parallel num_threads(copies)
+  {
+    const int t = omp_get_thread_num();
+    if (t < copies) fill(const_cast<float*>(batch_copy_ptrs_[t]), t);
+  }
+  return {batch_copy_ptrs_.data(), copies};
 }
 
 const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode, const BatchFillFn& fill) {
   const size_t L = layers_.size();
   const Tensor* in = &x;
-  const int copies = mode == Mode::Train ? input_batchnorm_copies(x.dim(0)) : 0;
-  if (fill && !copies) fill(batch_x_.data(), 0);
-  ThreadCopies in_copies;  // copies of *in, one per thread (the input BatchNorm's output)
+  // Copies of *in, one per thread: of the batch up to the first trainable layer, then of the input
+  // BatchNorm's output.
+  ThreadCopies in_copies;
+  if (fill) {
+    const int copies = mode == Mode::Train ? input_copies(static_cast<int>(x.dim(0))) : 0;
+    if (copies)
+      in_copies = gather_copies(copies, fill);
+    else
+      fill(batch_x_.data(), 0);
+  }
   for (size_t i = 0; i + 1 < L; ++i) {
-    if (copies && i == first_trainable_) {
-      // Each thread of the next Dense layer normalises the whole batch itself (and gathers it).
+    if (i < first_trainable_) {  // Flatten: a view, and the copies are copies of it
+      layers_[i]->forward(*in, acts_[i + 1], mode);
+      in = &acts_[i + 1];
+      continue;
+    }
+    if (in_copies.count && fused_input_bn_ && i == first_trainable_) {
+      // Each thread normalises its own copy of the whole batch.
       auto& bn = static_cast<BatchNormalization&>(*layers_[i]);
-      if (fill)
-        bn.forward_train_copies(batch_x_, acts_[i + 1], copies, fill);
-      else
-        bn.forward_train_copies(const_cast<Tensor&>(*in), acts_[i + 1], copies);
+      bn.forward_train_copies(*in, acts_[i + 1], in_copies.count, in_copies);
       in_copies = bn.output_copies();
       in = &acts_[i + 1];
       continue;

@@ -263,19 +263,26 @@ TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
   set_num_threads(0);
 }
 
-// forward_backward on a batch the model gathers itself (fit's form): with the input BatchNorm in
-// copies (layers/batchnorm.h's forward_train_copies) each thread gathers and normalises the whole
-// batch; otherwise the calling thread gathers it once. Bit-identical to forward_backward on the
-// gathered batch: loss, labels, gradients, moving statistics, each copy of the BN's output; for 1
-// and 3 threads, with a batch small enough for one thread and without a BatchNorm.
+// forward_backward on a batch the model gathers itself (fit's form): with an input BatchNorm before
+// a Dense layer (layers/batchnorm.h's forward_train_copies), each thread of the Dense layer's
+// region gathers the whole batch; otherwise the calling thread gathers it once.
+// Bit-identical to forward_backward on the gathered batch: loss, labels, gradients, moving
+// statistics, each copy of the BN's output; for 1 and 3 threads, with a batch small enough for one
+// thread, without an input BN, a Dropout before the BN (gathered once) and renorm.
 TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
   Rng rng(7);
   const Tensor pool = testing::random_tensor(Shape{60, 16, 16}, rng);
   const int64_t f = 16 * 16;
   std::vector<int32_t> pool_labels(60);
   for (int n = 0; n < 60; ++n) pool_labels[n] = (n * 7) % 3;
-  for (const char* spec : {"flatten,bn,dense:200:relu,bn,dense:72:tanh,dense:3:softmax",
-                           "flatten,bn:torch:scale=0,dense:64:relu,dense:3", "flatten,dense:40:relu,dense:3:softmax"}) {
+  // spec, and whether 48 rows on 3 threads are gathered per thread
+  const std::pair<const char*, bool> cases[] = {{"flatten,bn,dense:200:relu,bn,dense:72:tanh,dense:3:softmax", true},
+                                                {"flatten,bn:torch:scale=0,dense:64:relu,dense:3", true},
+                                                {"flatten,dense:200:relu,bn,dense:3:softmax", false},
+                                                {"flatten,dense:40:relu,dense:3:softmax", false},
+                                                {"dropout:0.25,flatten,bn,dense:200:relu,dense:3:softmax", false},
+                                                {"flatten,bn:renorm,dense:200:relu,dense:3:softmax", false}};
+  for (const auto& [spec, per_thread] : cases) {
     for (int threads : {1, 3}) {
       SCOPED_TRACE(std::string(spec) + ", threads " + std::to_string(threads));
       set_num_threads(threads);
@@ -296,7 +303,7 @@ TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
         EXPECT_EQ(got.correct, want.correct);
         EXPECT_EQ(labels, std::vector<int32_t>(pool_labels.begin() + first, pool_labels.begin() + first + N));
         // One gather, or one per copy when the input BN runs in copies (3 threads, 48 rows).
-        const bool copies = threads > 1 && N == 48 && std::strstr(spec, "bn") != nullptr;
+        const bool copies = per_thread && threads > 1 && N == 48;
         EXPECT_EQ(calls, copies ? std::vector<int>(threads, 1) : [&] {
           std::vector<int> one(threads, 0);
           one[0] = 1;

@@ -25,7 +25,8 @@ namespace bnlab {
 
 enum class BnConvention { Keras, Torch };
 
-// Writes a batch's input rows into x (N, C), for copy `copy` of forward_train_copies.
+// Writes a batch's input rows into x, for thread `copy` of the region gathering one copy per thread
+// (Sequential::forward_backward).
 using BatchFillFn = FunctionRef<void(float* x, int copy)>;
 
 struct BatchNormOptions {
@@ -71,9 +72,8 @@ class BatchNormalization : public Layer {
   // of the Dense layer's region need the whole normalised batch, and reading another core's half
   // of it costs more than normalising it again). The same results as forward in Mode::Train.
   // Plain BN (not renorm) keeping its normalised input; copies >= 1.
-  // fill: when given, x (sized) is not yet written: each thread t first writes its own copy of the
-  // input with fill(buffer, t), t = 0 into x, so that no thread reads what another core wrote.
-  void forward_train_copies(Tensor& x, Tensor& y, int copies, const BatchFillFn& fill = {});
+  // x_copies: copies of x, one per thread (each thread reads its own, x when it has none).
+  void forward_train_copies(const Tensor& x, Tensor& y, int copies, const ThreadCopies& x_copies = {});
   // The copies of y and of u made by the last training forward (none after a plain forward);
   // valid until the next forward.
   ThreadCopies output_copies() const { return {copy_y_.data(), copies_}; }
@@ -118,7 +118,7 @@ class BatchNormalization : public Layer {
   // forward_train_copies: copies 1.. of y and u, and each copy's batch statistics (copy 0 uses
   // the members above); pointers to every copy's y and u; the number of copies last made.
   struct Copy {
-    Tensor x, y, u, invstd;  // x: with a fill function only
+    Tensor y, u, invstd;
     std::vector<double> mean, var;
   };
   std::vector<Copy> copies_held_;

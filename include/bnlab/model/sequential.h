@@ -147,9 +147,10 @@ class Sequential {
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
   // forward_backward on N rows that fill writes: fill(x, copy) writes the batch's input into x
   // (N, input shape...) and, for copy 0, its labels into `labels`. Called once from the calling
-  // thread, or once per thread inside the input BatchNorm's region when that runs in copies
-  // (BatchNormalization::forward_train_copies): each thread then gathers the batch itself. fill
-  // must not start parallel regions or throw.
+  // thread, or, when the first trainable layer is an input BatchNorm before a Dense layer whose
+  // region has more than one thread, once by each thread into a copy of its own: every thread then
+  // reads only the batch it gathered and normalised (BatchNormalization::forward_train_copies).
+  // fill must not start parallel regions or throw.
   LossResult forward_backward(int N, const int32_t* labels, const BatchFillFn& fill);
   // forward_backward, (callback's on_gradients), optimiser step. Returns the batch's loss sum and
   // correct count.
@@ -205,7 +206,10 @@ class Sequential {
   bool built_ = false;
   size_t first_trainable_ = 0;  // no input gradient is needed at or before this layer
   bool fused_input_bn_ = false;
-  int input_batchnorm_copies(int N) const;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
+  int input_copies(int N) const;
+  ThreadCopies gather_copies(int copies, const BatchFillFn& fill);
+  std::vector<Tensor> batch_copies_;  // gather_copies: the batch, once per thread after the first
+  std::vector<const float*> batch_copy_ptrs_;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
   bool fused_bn_columns_ = true;
 
   // Buffers reused across steps: no allocation inside the training loop.
