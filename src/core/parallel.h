@@ -15,17 +15,18 @@ namespace bnlab {
 // row whenever rows do.
 inline constexpr int kColumnAlign = 16;
 
-// For matrix products. The seed's products are small (M = batch 16..256), where a threaded BLAS
-// spends more time dividing the work than doing it. bnlab divides it instead: each thread takes one
-// contiguous block of output columns and calls single-threaded sgemm on it (OpenBLAS and BLIS run
-// serially inside an OpenMP parallel region, so the cores are never oversubscribed). Calls
-// block(c0, w) for [c0, c0 + w); one thread per 2 MFLOP at most. Results are deterministic for a
-// given thread count.
+// How many threads for_column_blocks uses for a product of `flops`.
 inline int column_block_threads(int64_t flops) {
   constexpr int64_t kMinFlopsPerThread = 500'000;
   return std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
 }
 
+// For matrix products. The seed's products are small (M = batch 16..256), where a threaded BLAS
+// spends more time dividing the work than doing it. bnlab divides it instead: each thread takes one
+// contiguous block of output columns and calls single-threaded sgemm on it (OpenBLAS and BLIS run
+// serially inside an OpenMP parallel region, so the cores are never oversubscribed). Calls
+// block(c0, w) for [c0, c0 + w); one thread per 0.5 MFLOP at most. Results are deterministic for a
+// given thread count.
 template <class BlockFn>
 void for_column_blocks(int columns, int64_t flops, BlockFn block) {
   const int threads = column_block_threads(flops);

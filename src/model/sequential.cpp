@@ -155,7 +155,7 @@ ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
 #pragma omp parallel num_threads(copies)
   {
     const int t = omp_get_thread_num();
-    if (t < copies) fill(const_cast<float*>(batch_copy_ptrs_[t]), t);
+    if (t < copies) fill(t == 0 ? batch_x_.data() : batch_copies_[t - 1].data(), t);
   }
   return {batch_copy_ptrs_.data(), copies};
 }

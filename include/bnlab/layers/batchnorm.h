@@ -25,10 +25,6 @@ namespace bnlab {
 
 enum class BnConvention { Keras, Torch };
 
-// Writes a batch's input rows into x, for thread `copy` of the region gathering one copy per thread
-// (Sequential::forward_backward).
-using BatchFillFn = FunctionRef<void(float* x, int copy)>;
-
 struct BatchNormOptions {
   BnConvention convention = BnConvention::Keras;
   // Keras: weight of the old value (0.99). Torch: weight of the new batch (0.1), or unset for the

@@ -17,7 +17,8 @@
 
 #include "bnlab/data/dataset.h"
 #include "bnlab/kernels/loss.h"
-#include "bnlab/layers/batchnorm.h"
+#include "bnlab/function_ref.h"
+#include "bnlab/kernels/dense.h"
 #include "bnlab/layers/layer.h"
 #include "bnlab/optim/optimizer.h"
 
@@ -121,6 +122,10 @@ struct StateEntry {
 
 class FitLoop;
 
+// Writes a batch's input rows into x (and labels, for copy 0), for thread `copy` of the region that
+// gathers one copy of the batch per thread (Sequential::forward_backward's second form).
+using BatchFillFn = FunctionRef<void(float* x, int copy)>;
+
 class Sequential {
  public:
   Sequential() = default;
@@ -205,11 +210,11 @@ class Sequential {
   std::unique_ptr<Optimizer> optimizer_;
   bool built_ = false;
   size_t first_trainable_ = 0;  // no input gradient is needed at or before this layer
-  bool fused_input_bn_ = false;
+  bool fused_input_bn_ = false;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
   int input_copies(int N) const;
   ThreadCopies gather_copies(int copies, const BatchFillFn& fill);
   std::vector<Tensor> batch_copies_;  // gather_copies: the batch, once per thread after the first
-  std::vector<const float*> batch_copy_ptrs_;  // layers first_trainable_, first_trainable_ + 1 are BN, Dense
+  std::vector<const float*> batch_copy_ptrs_;
   bool fused_bn_columns_ = true;
 
   // Buffers reused across steps: no allocation inside the training loop.
