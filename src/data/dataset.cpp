@@ -62,8 +62,11 @@ void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, in
 void Dataset::gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const {
   const int64_t f = features();
   const std::array<float, 256> table = scaled_table(divide_by);
-  scale_row(out, pixels.data() + begin * f, n * f, table, float_division_is_exact(table, divide_by),
-            static_cast<float>(divide_by));
+  const bool exact = float_division_is_exact(table, divide_by);
+  const float d = static_cast<float>(divide_by);
+  // Rows split across threads as in gather.
+#pragma omp parallel for schedule(static) if (n * f > 16384 && !omp_in_parallel())
+  for (int64_t i = 0; i < n; ++i) scale_row(out + i * f, pixels.data() + (begin + i) * f, f, table, exact, d);
   if (labels_out) std::memcpy(labels_out, labels.data() + begin, n * sizeof(int32_t));
 }
 

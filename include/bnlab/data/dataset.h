@@ -23,7 +23,7 @@ struct Dataset {
   // numpy's float32(x / 255.) does. labels_out: (n) (may be null). Rows split across threads,
   // unless called from inside a parallel region (then the calling thread gathers them all).
   void gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const;
-  // The same for the contiguous range [begin, begin + n).
+  // The same for the contiguous range [begin, begin + n), split across threads the same way.
   void gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const;
 
   // Rows [begin, begin + n) as a new dataset (same divide_by), named name + suffix.
