@@ -118,18 +118,18 @@ void BatchNormalization::forward_train_copies(const Tensor& x, Tensor& y, int co
   copies_ = copies;
   const float* gamma = gamma_or_null();
   const float* beta = beta_or_null();
-  // Every thread normalises all columns, serially (the kernel's column-range form): the same
-  // arithmetic, in the same order, as the parallel forward.
+  // Every thread normalises all columns of its copy, serially (the kernel's column-range form): the
+  // same arithmetic, in the same order, as the parallel forward. With fewer threads than copies
+  // (OMP_DYNAMIC), each makes every T-th copy, from copy 0 of x when it has no copy of its own.
 #pragma omp parallel num_threads(copies) if (copies > 1)
-  {
-    const int t = omp_get_thread_num();
-    const float* xt = own_copy(x_copies, x.data());
-    if (t == 0) {
-      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(), xt,
+  for (int k = omp_get_thread_num(); k < copies; k += omp_get_num_threads()) {
+    const float* xk = k == omp_get_thread_num() ? own_copy(x_copies, x.data()) : x.data();
+    if (k == 0) {
+      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(), xk,
                                       gamma, beta, N, C_, options_.eps, 0, C_);
-    } else if (t < copies) {
-      Copy& c = copies_held_[t - 1];
-      batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xt,
+    } else {
+      Copy& c = copies_held_[k - 1];
+      batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xk,
                                       gamma, beta, N, C_, options_.eps, 0, C_);
     }
   }

@@ -144,7 +144,8 @@ int Sequential::input_copies(int N) const {
 }
 
 // batch_x_ and one more copy of the batch per thread after the first, each written by its own
-// thread with fill (core/parallel.h's own_copy reads them).
+// thread with fill (core/parallel.h's own_copy reads them). Should the region get fewer threads
+// than asked for (OMP_DYNAMIC), each fills every T-th copy: all are always written.
 ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
   if (static_cast<int>(batch_copies_.size()) < copies - 1) batch_copies_.resize(copies - 1);
   batch_copy_ptrs_.assign(1, batch_x_.data());
@@ -153,10 +154,8 @@ ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
     batch_copy_ptrs_.push_back(batch_copies_[t - 1].data());
   }
 #pragma omp parallel num_threads(copies)
-  {
-    const int t = omp_get_thread_num();
-    if (t < copies) fill(t == 0 ? batch_x_.data() : batch_copies_[t - 1].data(), t);
-  }
+  for (int c = omp_get_thread_num(); c < copies; c += omp_get_num_threads())
+    fill(c == 0 ? batch_x_.data() : batch_copies_[c - 1].data(), c);
   return {batch_copy_ptrs_.data(), copies};
 }
 
@@ -174,7 +173,7 @@ const Tensor& Sequential::forward_to_logits(const Tensor& x, Mode mode, const Ba
       fill(batch_x_.data(), 0);
   }
   for (size_t i = 0; i + 1 < L; ++i) {
-    if (i < first_trainable_) {  // Flatten: a view, and the copies are copies of it
+    if (i < first_trainable_) {  // no parameters (with copies of the batch: Flatten, views of them)
       layers_[i]->forward(*in, acts_[i + 1], mode);
       in = &acts_[i + 1];
       continue;

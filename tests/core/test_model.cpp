@@ -1,5 +1,6 @@
 // The Sequential model: specs, summaries, the fused loss, determinism and end-to-end training.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -331,6 +332,48 @@ TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
     }
   }
   set_num_threads(0);
+}
+
+// The same with fewer threads than copies: a step started inside another parallel region gets
+// teams of one thread (nesting off), while the model still asks for 3. Every copy of the batch and of
+// the BN's output is still written, and the results are the 3-thread ones, bit for bit.
+TEST(Gradients, GatheringInsideTheStepWithFewerThreadsThanCopies) {
+  set_num_threads(3);
+  const int levels = omp_get_max_active_levels();
+  omp_set_max_active_levels(1);
+  const char* spec = "flatten,bn,dense:200:relu,bn,dense:3:softmax";
+  Rng rng(8);
+  const Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
+  std::vector<int32_t> want_labels(48);
+  for (int n = 0; n < 48; ++n) want_labels[n] = n % 3;
+  Sequential given = built(spec, Shape{16, 16}), gathered = built(spec, Shape{16, 16});
+  const LossResult want = given.forward_backward(x, want_labels.data());
+  std::vector<int32_t> labels(48, -1);
+  LossResult got;
+  int team = 0;
+#pragma omp parallel num_threads(2)
+  if (omp_get_thread_num() == 0) {
+    got = gathered.forward_backward(48, labels.data(), [&](float* out, int copy) {
+#pragma omp atomic write
+      team = omp_get_num_threads();
+      std::memcpy(out, x.data(), x.numel() * sizeof(float));
+      if (copy == 0) labels = want_labels;
+    });
+  }
+  omp_set_max_active_levels(levels);
+  set_num_threads(0);
+  EXPECT_EQ(team, 1);
+  EXPECT_EQ(got.loss_sum, want.loss_sum);
+  EXPECT_EQ(labels, want_labels);
+  std::vector<ParamRef> pg = gathered.trainable_params(), pw = given.trainable_params();
+  for (size_t k = 0; k < pg.size(); ++k)
+    EXPECT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0) << k;
+  auto& bn = static_cast<BatchNormalization&>(gathered.layer(1));
+  ASSERT_EQ(bn.output_copies().count, 3);
+  for (int t = 1; t < 3; ++t) {
+    EXPECT_EQ(std::memcmp(bn.output_copies().data[t], bn.output_copies().data[0], x.numel() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(bn.normalized_copies().data[t], bn.normalized().data(), x.numel() * sizeof(float)), 0);
+  }
 }
 
 // A model's forward_backward sets the gradients (no zero_grad between steps), with and without the
