@@ -14,6 +14,14 @@ std::string format_seconds(double seconds) {
   return s < 3600 ? fmt::format("{}:{:02d}", s / 60, s % 60) : fmt::format("{}:{:02d}:{:02d}", s / 3600, s / 60 % 60, s % 60);
 }
 
+// As Keras's progress bar: whole seconds from 1 s (and for 0), else whole milliseconds from 1 ms,
+// else whole microseconds (a 0.25 ms step is "250us/step", not "0ms/step").
+std::string format_step_time(double seconds) {
+  if (seconds >= 1.0 || seconds == 0.0) return fmt::format("{:.0f}s/step", seconds);
+  if (seconds >= 1e-3) return fmt::format("{:.0f}ms/step", seconds * 1e3);
+  return fmt::format("{:.0f}us/step", seconds * 1e6);
+}
+
 std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done) {
   constexpr int kWidth = 20;
   const int filled = steps ? static_cast<int>(kWidth * step / steps) : kWidth;
@@ -23,8 +31,7 @@ std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done)
   const double per_step = step ? seconds / step : 0.0;
   // Keras shows the time taken when done, the time left (ETA) before, and the time per step.
   const std::string elapsed_or_eta = format_seconds(done ? seconds : per_step * (steps - step));
-  const std::string rate = per_step >= 1.0 ? fmt::format("{:.0f}s/step", per_step) : fmt::format("{:.0f}ms/step", per_step * 1000);
-  return fmt::format("{:>{}}/{} {} {} {}", step, digits, steps, bar, elapsed_or_eta, rate);
+  return fmt::format("{:>{}}/{} {} {} {}", step, digits, steps, bar, elapsed_or_eta, format_step_time(per_step));
 }
 
 KerasProgress::KerasProgress(const Console& console) : console_(console), live_(console.is_terminal()) {}

@@ -13,6 +13,8 @@ namespace bnlab::cli {
 // "1719/1719 ━━━━━━━━━━━━━━━━━━━━ 5s 3ms/step" for a finished run of `steps` steps.
 std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done);
 std::string format_seconds(double seconds);
+// Time per step as Keras prints it: "2s/step", "3ms/step", "250us/step".
+std::string format_step_time(double seconds);
 
 class KerasProgress : public TrainingCallback {
  public:
