@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <array>
-#include <cstring>
 
 #include "bnlab/error.h"
 
@@ -43,31 +42,30 @@ void scale_row(float* dst, const uint8_t* src, int64_t f, const std::array<float
     for (int64_t k = 0; k < f; ++k) dst[k] = table[src[k]];
   }
 }
+// out[i] = pixels of row source(i) / divide_by, and labels_out[i] its label, for i < n. Rows split
+// across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is one thread of
+// a region (Sequential::forward_backward gathering a batch per thread).
+template <class SourceRow>
+void gather_rows(const Dataset& data, float* out, int32_t* labels_out, int64_t n, SourceRow source) {
+  const int64_t f = data.features();
+  const std::array<float, 256> table = scaled_table(data.divide_by);
+  const bool exact = float_division_is_exact(table, data.divide_by);
+  const float d = static_cast<float>(data.divide_by);
+#pragma omp parallel for schedule(static) if (n * f > 16384 && !omp_in_parallel())
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t row = source(i);
+    scale_row(out + i * f, data.pixels.data() + row * f, f, table, exact, d);
+    if (labels_out) labels_out[i] = data.labels[row];
+  }
+}
 }  // namespace
 
 void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const {
-  const int64_t f = features();
-  const std::array<float, 256> table = scaled_table(divide_by);
-  const bool exact = float_division_is_exact(table, divide_by);
-  const float d = static_cast<float>(divide_by);
-  // Rows split across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is
-  // one thread of a region (Sequential::forward_backward gathering a batch per thread).
-#pragma omp parallel for schedule(static) if (n * f > 16384 && !omp_in_parallel())
-  for (int64_t i = 0; i < n; ++i) {
-    scale_row(out + i * f, pixels.data() + indices[i] * f, f, table, exact, d);
-    if (labels_out) labels_out[i] = labels[indices[i]];
-  }
+  gather_rows(*this, out, labels_out, n, [&](int64_t i) { return indices[i]; });
 }
 
 void Dataset::gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const {
-  const int64_t f = features();
-  const std::array<float, 256> table = scaled_table(divide_by);
-  const bool exact = float_division_is_exact(table, divide_by);
-  const float d = static_cast<float>(divide_by);
-  // Rows split across threads as in gather.
-#pragma omp parallel for schedule(static) if (n * f > 16384 && !omp_in_parallel())
-  for (int64_t i = 0; i < n; ++i) scale_row(out + i * f, pixels.data() + (begin + i) * f, f, table, exact, d);
-  if (labels_out) std::memcpy(labels_out, labels.data() + begin, n * sizeof(int32_t));
+  gather_rows(*this, out, labels_out, n, [&](int64_t i) { return begin + i; });
 }
 
 Dataset Dataset::slice(int64_t begin, int64_t n, const std::string& suffix) const {
