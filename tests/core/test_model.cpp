@@ -26,6 +26,38 @@ Sequential built(const std::string& spec, const Shape& in, uint64_t seed = 1) {
   return m;
 }
 
+// Labels 0, 1, 2, 0, 1, 2, ... for n samples.
+std::vector<int32_t> cycling_labels(int n) {
+  std::vector<int32_t> labels(n);
+  for (int i = 0; i < n; ++i) labels[i] = i % 3;
+  return labels;
+}
+
+// got's gradients and state (weights, moving statistics) equal want's, bit for bit.
+void expect_same_gradients_and_state(Sequential& got, Sequential& want) {
+  std::vector<ParamRef> pg = got.trainable_params(), pw = want.trainable_params();
+  ASSERT_EQ(pg.size(), pw.size());
+  for (size_t k = 0; k < pg.size(); ++k)
+    EXPECT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0)
+        << "gradient " << k << " (" << pg[k].name << ")";
+  std::vector<StateEntry> sg = got.state_dict(), sw = want.state_dict();
+  ASSERT_EQ(sg.size(), sw.size());
+  for (size_t k = 0; k < sg.size(); ++k) {
+    if (!sg[k].tensor) continue;
+    EXPECT_EQ(std::memcmp(sg[k].tensor->data(), sw[k].tensor->data(), sg[k].tensor->numel() * sizeof(float)), 0)
+        << sg[k].key;
+  }
+}
+
+// Every copy of the BN's output equals copy 0, and every copy of u equals normalized() (numel floats).
+void expect_copies_match(const BatchNormalization& bn, int64_t numel) {
+  const ThreadCopies outs = bn.output_copies(), us = bn.normalized_copies();
+  for (int t = 0; t < outs.count; ++t) {
+    EXPECT_EQ(std::memcmp(outs.data[t], outs.data[0], numel * sizeof(float)), 0) << "output copy " << t;
+    EXPECT_EQ(std::memcmp(us.data[t], bn.normalized().data(), numel * sizeof(float)), 0) << "u copy " << t;
+  }
+}
+
 // Flatten's output is a view of its input: the same floats, never written through.
 TEST(TensorView, SharesStorageAndDetachesOnWriteOrGrowth) {
   Tensor x(Shape{2, 2, 3});
@@ -203,8 +235,7 @@ TEST(Gradients, InputBatchNormShortcutSplitAcrossThreads) {
   const char* spec = "flatten,bn,dense:200:relu,dense:3:softmax";
   Rng rng(4);
   Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
-  std::vector<int32_t> labels(48);
-  for (int n = 0; n < 48; ++n) labels[n] = n % 3;
+  const std::vector<int32_t> labels = cycling_labels(48);
   auto gradients = [&](bool shortcut, int threads) {
     set_num_threads(threads);
     Sequential m = built(spec, Shape{16, 16});
@@ -241,8 +272,7 @@ TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
     Rng rng(6);
     const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng);
     const Tensor small = testing::random_tensor(Shape{7, 16, 16}, rng);
-    std::vector<int32_t> labels(48);
-    for (int n = 0; n < 48; ++n) labels[n] = n % 3;
+    const std::vector<int32_t> labels = cycling_labels(48);
     auto run = [&](bool fused, int threads) {
       set_num_threads(threads);
       Sequential m = built(spec, Shape{16, 16});
@@ -310,23 +340,10 @@ TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
           one[0] = 1;
           return one;
         }());
-        std::vector<ParamRef> pg = gathered.trainable_params(), pw = given.trainable_params();
-        for (size_t k = 0; k < pg.size(); ++k)
-          ASSERT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0)
-              << pg[k].name << " " << k;
-        std::vector<StateEntry> sg = gathered.state_dict(), sw = given.state_dict();
-        for (size_t k = 0; k < sg.size(); ++k) {
-          if (!sg[k].tensor) continue;
-          ASSERT_EQ(std::memcmp(sg[k].tensor->data(), sw[k].tensor->data(), sg[k].tensor->numel() * sizeof(float)), 0)
-              << sg[k].key;
-        }
+        expect_same_gradients_and_state(gathered, given);
         if (auto* bn = dynamic_cast<BatchNormalization*>(&gathered.layer(1))) {
-          const ThreadCopies outs = bn->output_copies(), us = bn->normalized_copies();
-          EXPECT_EQ(outs.count, copies ? threads : 0);
-          for (int t = 0; t < outs.count; ++t) {
-            EXPECT_EQ(std::memcmp(outs.data[t], outs.data[0], N * f * sizeof(float)), 0) << "copy " << t;
-            EXPECT_EQ(std::memcmp(us.data[t], bn->normalized().data(), N * f * sizeof(float)), 0) << "copy " << t;
-          }
+          EXPECT_EQ(bn->output_copies().count, copies ? threads : 0);
+          expect_copies_match(*bn, N * f);
         }
       }
     }
@@ -344,8 +361,7 @@ TEST(Gradients, GatheringInsideTheStepWithFewerThreadsThanCopies) {
   const char* spec = "flatten,bn,dense:200:relu,bn,dense:3:softmax";
   Rng rng(8);
   const Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
-  std::vector<int32_t> want_labels(48);
-  for (int n = 0; n < 48; ++n) want_labels[n] = n % 3;
+  const std::vector<int32_t> want_labels = cycling_labels(48);
   Sequential given = built(spec, Shape{16, 16}), gathered = built(spec, Shape{16, 16});
   const LossResult want = given.forward_backward(x, want_labels.data());
   std::vector<int32_t> labels(48, -1);
@@ -365,15 +381,10 @@ TEST(Gradients, GatheringInsideTheStepWithFewerThreadsThanCopies) {
   EXPECT_EQ(team, 1);
   EXPECT_EQ(got.loss_sum, want.loss_sum);
   EXPECT_EQ(labels, want_labels);
-  std::vector<ParamRef> pg = gathered.trainable_params(), pw = given.trainable_params();
-  for (size_t k = 0; k < pg.size(); ++k)
-    EXPECT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0) << k;
-  auto& bn = static_cast<BatchNormalization&>(gathered.layer(1));
+  expect_same_gradients_and_state(gathered, given);
+  const auto& bn = static_cast<const BatchNormalization&>(gathered.layer(1));
   ASSERT_EQ(bn.output_copies().count, 3);
-  for (int t = 1; t < 3; ++t) {
-    EXPECT_EQ(std::memcmp(bn.output_copies().data[t], bn.output_copies().data[0], x.numel() * sizeof(float)), 0);
-    EXPECT_EQ(std::memcmp(bn.normalized_copies().data[t], bn.normalized().data(), x.numel() * sizeof(float)), 0);
-  }
+  expect_copies_match(bn, x.numel());
 }
 
 // A model's forward_backward sets the gradients (no zero_grad between steps), with and without the
