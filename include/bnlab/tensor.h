@@ -35,9 +35,11 @@ class Shape {
 };
 
 namespace detail {
-// Frees a tensor's storage unless the tensor is a view of another's.
+// Frees a tensor's storage unless the tensor is a view of another's. offset: bytes between the
+// start of the allocation and the tensor's first float (core/tensor.cpp staggers large tensors).
 struct FreeAligned {
   bool owned = true;
+  uint32_t offset = 0;
   void operator()(float* p) const;
 };
 }  // namespace detail

@@ -1,9 +1,11 @@
 #include "bnlab/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <stdexcept>
 
 namespace bnlab {
@@ -50,8 +52,29 @@ std::string Shape::str() const {
 }
 
 void detail::FreeAligned::operator()(float* p) const {
-  if (owned) std::free(p);
+  if (owned) std::free(reinterpret_cast<char*>(p) - offset);
 }
+
+namespace {
+// Where a large block lands within its 4 KiB page depends on the allocator's history (mmap'd
+// blocks all start at the same offset). When a weight, its gradient and the optimiser's two moments
+// share their low 12 address bits, a load the CPU cannot tell apart from an earlier store to
+// another of them waits for it (4K aliasing), and all of them fall in the same L1 sets. So each
+// large tensor gets a page of its own and starts at its own multiple of 64 bytes within it, 17 cache
+// lines on from the last one's (17 is odd: 64 distinct offsets before one repeats). Alignment stays
+// 64 bytes, so no kernel's results change (docs/performance.md has what it buys).
+constexpr size_t kStaggerFrom = 4096, kPage = 4096, kLine = 64, kStaggerStep = 17 * kLine;
+std::atomic<uint32_t> large_tensors{0};
+
+// Storage for `bytes` (a multiple of 64): the block and the offset of the tensor's data in it.
+std::pair<char*, uint32_t> allocate_storage(size_t bytes) {
+  if (bytes < kStaggerFrom) return {static_cast<char*>(std::aligned_alloc(kLine, bytes)), 0};
+  const auto offset = static_cast<uint32_t>(
+      (large_tensors.fetch_add(1, std::memory_order_relaxed) * kStaggerStep) % kPage);
+  const size_t total = (bytes + offset + kPage - 1) / kPage * kPage;
+  return {static_cast<char*>(std::aligned_alloc(kPage, total)), offset};
+}
+}  // namespace
 
 Tensor Tensor::view(const float* data, const Shape& shape) {
   Tensor t;
@@ -85,9 +108,10 @@ void Tensor::resize(const Shape& shape) {
   if (n > capacity_) {
     // 64-byte alignment: whole cache lines and aligned AVX-512 loads.
     const size_t bytes = ((static_cast<size_t>(n) * sizeof(float) + 63) / 64) * 64;
-    float* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) throw std::bad_alloc();
-    data_ = std::unique_ptr<float[], detail::FreeAligned>(p, detail::FreeAligned{true});
+    const auto [block, offset] = allocate_storage(bytes);
+    if (!block) throw std::bad_alloc();
+    data_ = std::unique_ptr<float[], detail::FreeAligned>(reinterpret_cast<float*>(block + offset),
+                                                          detail::FreeAligned{true, offset});
     capacity_ = n;
   }
   shape_ = shape;

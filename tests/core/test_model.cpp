@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -84,6 +85,33 @@ TEST(TensorView, SharesStorageAndDetachesOnWriteOrGrowth) {
   const Tensor& y = m.forward(x, Mode::Eval);
   EXPECT_EQ(y.shape(), (Shape{2, 2}));
   EXPECT_EQ(x[11], 11.0f);
+}
+
+// Large tensors start at different 64-byte offsets within their pages (core/tensor.cpp: no 4K
+// aliasing between a weight, its gradient and the optimiser's moments); every tensor stays 64-byte
+// aligned, and storage is whole and writable to its last float.
+TEST(TensorStorage, LargeTensorsStaggeredWithinPagesAndAligned) {
+  std::vector<Tensor> large;
+  std::vector<uintptr_t> offsets;
+  for (int i = 0; i < 8; ++i) {
+    large.emplace_back(Shape{784, 256});
+    const auto address = reinterpret_cast<uintptr_t>(large.back().data());
+    EXPECT_EQ(address % 64, 0u) << "tensor " << i;
+    offsets.push_back(address % 4096);
+    large.back()[large.back().numel() - 1] = 1.0f;
+    EXPECT_EQ(large.back()[0], 0.0f);
+  }
+  std::sort(offsets.begin(), offsets.end());
+  EXPECT_EQ(std::unique(offsets.begin(), offsets.end()), offsets.end()) << "two of 8 consecutive large tensors share a page offset";
+  for (int numel : {1, 15, 17, 1023, 1024, 1025}) {
+    Tensor t(Shape{numel});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 64, 0u) << numel;
+    t[numel - 1] = 2.0f;
+    Tensor grown = t;
+    grown.resize(Shape{numel * 300});  // from small to large storage and back through a copy
+    grown[numel * 300 - 1] = 3.0f;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(grown.data()) % 64, 0u) << numel;
+  }
 }
 
 TEST(Summary, SeedModelsHaveTheNotebooksParameterCounts) {
