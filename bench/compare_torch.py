@@ -6,8 +6,9 @@ in one go so that both see the same machine state; prints medians and the ratio 
 
 PyTorch is tuned fairly: torch threads = cores, BLAS threads 1 (no oversubscription). Workloads
 (one epoch = the 55,000 training images, shuffled, Adam lr 1e-3): mlp-bn at batch 64, mlp at
-batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096; with
---full, the whole seed protocol (30 + 15 epochs with validation, then test evaluation).
+batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096 (also
+alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epochs with
+validation, then test evaluation).
 Not part of CI: it needs Debian's python3-torch.
 """
 import argparse, gzip, json, os, statistics, subprocess, sys, time
@@ -149,12 +150,15 @@ def main():
     workloads = [("mlp-bn", True, 64), ("mlp", False, 32), ("mlp", False, 64)]
     t_times = {w: [] for w in workloads}
     b_times = {w: [] for w in workloads}
+    t_bn, b_bn = [], []
     for r in range(a.repeats):  # alternate: each repeat runs both, so both see the same machine state
         for w in workloads:
             t_times[w].append(torch_epoch_seconds(train, w[1], w[2], seed=r + 1))
         got = bnlab_epochs(a.bnlab)
         for w in workloads:
             b_times[w].append(got[(w[0], w[2])])
+        t_bn.append(torch_batchnorm_ms())
+        b_bn.append(bnlab_batchnorm_ms(a.bench_kernels))
         print(f"  repeat {r + 1}/{a.repeats} done")
     print(f"\n{'workload':<32} {'torch s':>9} {'bnlab s':>9} {'speed-up':>9}")
     for w in workloads:
@@ -163,7 +167,7 @@ def main():
     for name, times in (("torch", t_times), ("bnlab", b_times)):
         over = statistics.median(times[workloads[0]]) / statistics.median(times[workloads[2]]) - 1
         print(f"BN overhead at batch 64 ({name}): {100 * over:+.1f}%")
-    t_bn, b_bn = torch_batchnorm_ms(), bnlab_batchnorm_ms(a.bench_kernels)
+    t_bn, b_bn = statistics.median(t_bn), statistics.median(b_bn)
     print(f"{'BatchNorm fwd+bwd 256x4096':<32} {t_bn:>8.3f}ms {b_bn:>8.3f}ms {t_bn / b_bn:>8.2f}x")
     if a.full:
         t_full, accs = torch_full_protocol(train, valid, test)
