@@ -45,8 +45,18 @@ void scale_row(float* dst, const uint8_t* src, int64_t f, const std::array<float
 // out[i] = pixels of row source(i) / divide_by, and labels_out[i] its label, for i < n. Rows split
 // across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is one thread of
 // a region (Sequential::forward_backward gathering a batch per thread).
+// The cache lines of the f pixels at row, fetched ahead into this core's cache.
+void prefetch_row(const uint8_t* row, int64_t f) {
+  constexpr int64_t kLine = 64;
+  const auto first = reinterpret_cast<uintptr_t>(row) / kLine, last = reinterpret_cast<uintptr_t>(row + f - 1) / kLine;
+  for (uintptr_t line = first; line <= last; ++line) __builtin_prefetch(reinterpret_cast<const void*>(line * kLine), 0, 3);
+}
+
+// next (n_next indices, or null): row next[i] is prefetched by the thread that gathers row i now,
+// which is the thread that gathers it in the next call with the same n (static schedule).
 template <class SourceRow>
-void gather_rows(const Dataset& data, float* out, int32_t* labels_out, int64_t n, SourceRow source) {
+void gather_rows(const Dataset& data, float* out, int32_t* labels_out, int64_t n, SourceRow source,
+                 const int64_t* next = nullptr, int64_t n_next = 0) {
   const int64_t f = data.features();
   const std::array<float, 256> table = scaled_table(data.divide_by);
   const bool exact = float_division_is_exact(table, data.divide_by);
@@ -56,12 +66,14 @@ void gather_rows(const Dataset& data, float* out, int32_t* labels_out, int64_t n
     const int64_t row = source(i);
     scale_row(out + i * f, data.pixels.data() + row * f, f, table, exact, d);
     if (labels_out) labels_out[i] = data.labels[row];
+    if (i < n_next && f > 0) prefetch_row(data.pixels.data() + next[i] * f, f);
   }
 }
 }  // namespace
 
-void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const {
-  gather_rows(*this, out, labels_out, n, [&](int64_t i) { return indices[i]; });
+void Dataset::gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n, const int64_t* next,
+                     int64_t n_next) const {
+  gather_rows(*this, out, labels_out, n, [&](int64_t i) { return indices[i]; }, next, next ? n_next : 0);
 }
 
 void Dataset::gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const {

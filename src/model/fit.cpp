@@ -178,9 +178,12 @@ void FitLoop::train_batch() {
 
   // The batch is gathered inside the step: by each thread for itself when the input BatchNorm
   // runs in copies (Sequential::forward_backward). Sets every gradient: no zero_grad.
+  // The next batch of this epoch is prefetched while this one is gathered: shuffled rows are
+  // scattered over the training set, larger than the last-level cache.
   const int64_t* indices = order_.data() + begin;
+  const int64_t next_rows = std::min<int64_t>(o_.batch_size, std::max<int64_t>(0, n_ - begin - rows));
   const LossResult r = model_.forward_backward(static_cast<int>(rows), y, [&](float* batch, int copy) {
-    train_.gather(batch, copy == 0 ? y : nullptr, indices, rows);
+    train_.gather(batch, copy == 0 ? y : nullptr, indices, rows, indices + rows, next_rows);
   });
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
   // The gradients are checked by the optimiser's step, in the same pass as the update.

@@ -3,6 +3,7 @@
 // whichever way they convert (vector division where it is exact, else a table).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -49,6 +50,28 @@ TEST(Gather, EveryPixelIsDividedAndRoundedOnce) {
         expect_bits_equal(by_range[i * f + k], static_cast<float>(d.pixels[i * f + k] / divide_by), i * f + k);
       }
     }
+  }
+}
+
+// Prefetching the next batch (fit passes the next batch's indices) changes nothing gathered,
+// whether the next batch is longer, shorter (the epoch's last) or empty, and at the data's edges.
+TEST(Gather, PrefetchingTheNextBatchChangesNothing) {
+  const Dataset d = every_byte_value(255.0);
+  const int64_t f = d.features(), n = d.size();
+  std::vector<int64_t> order(n);
+  std::iota(order.rbegin(), order.rend(), 0);
+  std::vector<float> plain((n + 1) * f), prefetched((n + 1) * f);  // all n rows: above the threading threshold
+  std::vector<int32_t> labels_plain(n), labels_prefetched(n);
+  d.gather(plain.data(), labels_plain.data(), order.data(), n);
+  for (int64_t n_next : {int64_t{0}, int64_t{1}, int64_t{30}, n}) {
+    SCOPED_TRACE(n_next);
+    std::vector<int64_t> next(n_next);  // the last row (its pixels end the buffer) and the first, in turn
+    for (int64_t i = 0; i < n_next; ++i) next[i] = i % 2 ? 0 : n - 1;
+    std::fill(prefetched.begin(), prefetched.end(), -1.0f);
+    d.gather(prefetched.data(), labels_prefetched.data(), order.data(), n, next.data(), n_next);
+    EXPECT_EQ(std::memcmp(prefetched.data(), plain.data(), n * f * sizeof(float)), 0);
+    EXPECT_EQ(labels_prefetched, labels_plain);
+    EXPECT_EQ(prefetched[n * f], -1.0f) << "wrote past the batch";
   }
 }
 

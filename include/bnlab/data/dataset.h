@@ -22,7 +22,11 @@ struct Dataset {
   // out: (n, features) = pixels[indices[i]] / divide_by, rounded once from double to float as
   // numpy's float32(x / 255.) does. labels_out: (n) (may be null). Rows split across threads,
   // unless called from inside a parallel region (then the calling thread gathers them all).
-  void gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n) const;
+  // next: the next batch's n_next indices (or null): whichever thread gathers row i also asks the
+  // CPU to fetch the pixels of row next[i], so that a shuffled epoch's next batch comes from cache,
+  // not memory. It changes no value.
+  void gather(float* out, int32_t* labels_out, const int64_t* indices, int64_t n, const int64_t* next = nullptr,
+              int64_t n_next = 0) const;
   // The same for the contiguous range [begin, begin + n), split across threads the same way.
   void gather_range(float* out, int32_t* labels_out, int64_t begin, int64_t n) const;
 
