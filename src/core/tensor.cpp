@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 namespace bnlab {
 

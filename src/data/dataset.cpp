@@ -42,9 +42,7 @@ void scale_row(float* dst, const uint8_t* src, int64_t f, const std::array<float
     for (int64_t k = 0; k < f; ++k) dst[k] = table[src[k]];
   }
 }
-// out[i] = pixels of row source(i) / divide_by, and labels_out[i] its label, for i < n. Rows split
-// across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is one thread of
-// a region (Sequential::forward_backward gathering a batch per thread).
+
 // The cache lines of the f pixels at row, fetched ahead into this core's cache.
 void prefetch_row(const uint8_t* row, int64_t f) {
   constexpr int64_t kLine = 64;
@@ -52,8 +50,11 @@ void prefetch_row(const uint8_t* row, int64_t f) {
   for (uintptr_t line = first; line <= last; ++line) __builtin_prefetch(reinterpret_cast<const void*>(line * kLine), 0, 3);
 }
 
-// next (n_next indices, or null): row next[i] is prefetched by the thread that gathers row i now,
-// which is the thread that gathers it in the next call with the same n (static schedule).
+// out[i] = pixels of row source(i) / divide_by, and labels_out[i] its label, for i < n. Rows split
+// across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is one thread of
+// a region (Sequential::forward_backward gathering a batch per thread). next (n_next indices, or
+// null): row next[i] is prefetched by the thread that gathers row i now, which is the thread that
+// gathers it in the next call with the same n (static schedule).
 template <class SourceRow>
 void gather_rows(const Dataset& data, float* out, int32_t* labels_out, int64_t n, SourceRow source,
                  const int64_t* next = nullptr, int64_t n_next = 0) {
