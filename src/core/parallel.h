@@ -55,6 +55,16 @@ inline const float* own_copy(const ThreadCopies& copies, const float* shared) {
   return t < copies.count ? copies.data[t] : shared;
 }
 
+// make(k) for each k in [0, copies) of something held once per thread (ThreadCopies): thread t of a
+// region of `copies` threads makes copy t. Should the region get fewer threads (OMP_DYNAMIC, or a
+// region inside another), each makes every T-th copy, so every copy is always made. make must not
+// start parallel regions or throw.
+template <class MakeFn>
+void for_each_copy(int copies, MakeFn make) {
+#pragma omp parallel num_threads(copies) if (copies > 1)
+  for (int k = omp_get_thread_num(); k < copies; k += omp_get_num_threads()) make(k);
+}
+
 // For per-column reductions over rows (BatchNorm statistics, column sums): the columns are cut
 // into chunks of `chunk`, and each thread takes a contiguous run of chunks (a static schedule).
 // chunk_fn(c0, w) handles columns [c0, c0 + w) over all rows, so each column's reduction runs over

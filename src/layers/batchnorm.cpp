@@ -119,10 +119,9 @@ void BatchNormalization::forward_train_copies(const Tensor& x, Tensor& y, int co
   const float* gamma = gamma_or_null();
   const float* beta = beta_or_null();
   // Every thread normalises all columns of its copy, serially (the kernel's column-range form): the
-  // same arithmetic, in the same order, as the parallel forward. With fewer threads than copies
-  // (OMP_DYNAMIC), each makes every T-th copy, from copy 0 of x when it has no copy of its own.
-#pragma omp parallel num_threads(copies) if (copies > 1)
-  for (int k = omp_get_thread_num(); k < copies; k += omp_get_num_threads()) {
+  // same arithmetic, in the same order, as the parallel forward. A thread making a copy not its own
+  // (fewer threads than copies: core/parallel.h's for_each_copy) reads copy 0 of x.
+  for_each_copy(copies, [&](int k) {
     const float* xk = k == omp_get_thread_num() ? own_copy(x_copies, x.data()) : x.data();
     if (k == 0) {
       batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(), xk,
@@ -132,7 +131,7 @@ void BatchNormalization::forward_train_copies(const Tensor& x, Tensor& y, int co
       batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xk,
                                       gamma, beta, N, C_, options_.eps, 0, C_);
     }
-  }
+  });
   update_moving_statistics(N);
 }
 

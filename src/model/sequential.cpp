@@ -144,8 +144,7 @@ int Sequential::input_copies(int N) const {
 }
 
 // batch_x_ and one more copy of the batch per thread after the first, each written by its own
-// thread with fill (core/parallel.h's own_copy reads them). Should the region get fewer threads
-// than asked for (OMP_DYNAMIC), each fills every T-th copy: all are always written.
+// thread with fill (core/parallel.h: for_each_copy writes them, own_copy reads them).
 ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
   if (static_cast<int>(batch_copies_.size()) < copies - 1) batch_copies_.resize(copies - 1);
   batch_copy_ptrs_.assign(1, batch_x_.data());
@@ -153,9 +152,7 @@ ThreadCopies Sequential::gather_copies(int copies, const BatchFillFn& fill) {
     batch_copies_[t - 1].resize(batch_x_.shape());
     batch_copy_ptrs_.push_back(batch_copies_[t - 1].data());
   }
-#pragma omp parallel num_threads(copies)
-  for (int c = omp_get_thread_num(); c < copies; c += omp_get_num_threads())
-    fill(c == 0 ? batch_x_.data() : batch_copies_[c - 1].data(), c);
+  for_each_copy(copies, [&](int c) { fill(c == 0 ? batch_x_.data() : batch_copies_[c - 1].data(), c); });
   return {batch_copy_ptrs_.data(), copies};
 }
 
