@@ -21,6 +21,10 @@ void adam_keras_update(float* p, float* m, float* v, const float* g, int64_t n, 
                        double b2, double eps, int64_t t);
 void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, double lr, double b1,
                        double b2, double eps, int64_t t);
+// y = sqrt(x), x and y: (n), as adam_keras_update takes it for some of its elements: Newton steps on
+// the multiply-add units, exact (identical to std::sqrt, which tests check for every float) on
+// AVX-512 CPUs; std::sqrt elsewhere.
+void sqrt_on_fma_units(float* y, const float* x, int64_t n);
 // p, g, u: (n); u may be null when momentum == 0
 void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum);
 
