@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", bench_opts.threads, "thread counts (default: 1 and one per core)")->delimiter(',');
   bench->add_option("--steps", bench_opts.steps, "steps per timing window")->capture_default_str();
   bench->add_option("--repeats", bench_opts.repeats, "timing windows (median reported)")->capture_default_str();
-  bench->add_option("--epoch-repeats", bench_opts.epoch_repeats, "full-epoch runs per workload, 0 to skip")->capture_default_str();
+  bench->add_option("--epoch-repeats", bench_opts.epoch_repeats, "full-epoch runs of each epoch workload (mlp at batch 32 and 64, mlp-bn at 64, whatever --models and --batch-sizes say), 0 to skip")->capture_default_str();
   bench->add_flag("--plain-backward", bench_opts.plain_backward,
                   "layer-by-layer backward, without the input-BatchNorm shortcut (to see what it buys)");
   bench->add_flag("--json", bench_opts.json, "one JSON document on stdout");
