@@ -628,8 +628,8 @@ TEST(Optimizers, SqrtOnFmaUnitsIsExactForEveryFloat) {
 }
 
 // adam_keras_update against its formula one element at a time (kernels/optim.h, with the fused
-// multiply-adds of m's and v's updates), bit for bit: every length up to 100 (the vector blocks and
-// the tail); values where the square root leaves the multiply-add path (0, tiny, Inf, NaN); and m
+// multiply-adds of m's and v's updates), bit for bit: lengths on both sides of the blocks of 16 and
+// 64 (the last 16 of each 64 take the other square root) and of the tail; values where the square root leaves the multiply-add path (0, tiny, Inf, NaN); and m
 // stuck a few units above 0 or tiny, next to p of every size from 0 to 1, Inf and NaN, where tiny
 // lanes skip their step only when it cannot change p. Several epsilons and learning rates, down to
 // an epsilon that rounds to 0 in float.
@@ -639,7 +639,7 @@ TEST(Optimizers, KerasAdamMatchesItsFormulaElementByElement) {
   const auto uniform = [&](float lo, float hi) { return lo + (hi - lo) * static_cast<float>(rng.uniform()); };
   const auto same = [](float a, float b) { return std::memcmp(&a, &b, 4) == 0 || (std::isnan(a) && std::isnan(b)); };
   for (const auto& [lr, eps] : std::vector<std::pair<double, double>>{{1e-3, 1e-7}, {1e-3, 1e-30}, {0.5, 1e-45}, {1e-3, 1e-50}, {1e-40, 1e-7}})
-    for (int64_t n : {0, 1, 15, 16, 17, 31, 47, 48, 49, 95, 96, 97, 100, 1000}) {
+    for (int64_t n : {0, 1, 15, 16, 17, 31, 47, 48, 49, 63, 64, 65, 95, 96, 97, 100, 127, 128, 129, 1000}) {
       std::vector<float> p(n), m(n), v(n), g(n);
       for (int64_t i = 0; i < n; ++i) {
         p[i] = i % 2 ? uniform(-1, 1) : 0.0f;  // 0: the new p is the step itself, to its last bit
