@@ -78,8 +78,9 @@ struct AdamKeras16 {
 template <bool FmaSqrt>
 inline void adam_keras_16(float* p, float* m, float* v, const float* g, int64_t i, const AdamKeras16& c) {
   const __m512 gi = _mm512_loadu_ps(g + i), pi = _mm512_loadu_ps(p + i);
-  const __m512 mi = _mm512_fmadd_ps(_mm512_sub_ps(gi, _mm512_loadu_ps(m + i)), c.one_b1, _mm512_loadu_ps(m + i));
-  const __m512 vi = _mm512_fmadd_ps(_mm512_fmsub_ps(gi, gi, _mm512_loadu_ps(v + i)), c.one_b2, _mm512_loadu_ps(v + i));
+  const __m512 m0 = _mm512_loadu_ps(m + i), v0 = _mm512_loadu_ps(v + i);
+  const __m512 mi = _mm512_fmadd_ps(_mm512_sub_ps(gi, m0), c.one_b1, m0);
+  const __m512 vi = _mm512_fmadd_ps(_mm512_fmsub_ps(gi, gi, v0), c.one_b2, v0);
   _mm512_storeu_ps(m + i, mi);
   _mm512_storeu_ps(v + i, vi);
   // |m| < small_m (m = 0 included: 0 * alpha is 0 either way) and |p| >= large_p; NaN fails both
