@@ -91,7 +91,9 @@ void check_batchnorm(const Fixture& f, const std::string& g, BatchNormOptions op
   bn.forward(f.tensor(g + ".x3"), y, Mode::Train);
   expect_close(as_vector(bn.running_mean), f.f32(g + ".running_mean"), kRtol, kAtol, g + ".running_mean");
   expect_close(as_vector(bn.running_var), f.f32(g + ".running_var"), kRtol, kAtol, g + ".running_var");
-  if (has_counter) EXPECT_EQ(bn.num_batches_tracked, f.i64(g + ".num_batches_tracked")[0]);
+  if (has_counter) {
+    EXPECT_EQ(bn.num_batches_tracked, f.i64(g + ".num_batches_tracked")[0]);
+  }
   bn.forward(x1, y, Mode::Eval);
   expect_close(as_vector(y), f.f32(g + ".eval_y"), kRtol, kAtol, g + ".eval_y");
 }

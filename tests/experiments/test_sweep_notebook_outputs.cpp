@@ -126,7 +126,11 @@ ClaimResult fake_claim(int number, Verdict v) {
   r.bn = "1 < 2";
   r.no_bn = "3";
   r.judgement = {{{"a test", v != Verdict::NotSupported}}, v};
-  plot::LineChart chart{"t", "x", "y", {{"s", {1, 2}, {3, 4}}}};
+  plot::Series series;
+  series.label = "s";
+  series.x = {1, 2};
+  series.y = {3, 4};
+  plot::LineChart chart{"t", "x", "y", {series}};
   r.charts.push_back({"claim_chart", chart});
   return r;
 }
