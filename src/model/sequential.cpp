@@ -359,7 +359,10 @@ Tensor Sequential::predict(const Dataset& data, const std::vector<int64_t>& indi
 
 std::string Sequential::spec() const {
   std::string s;
-  for (const auto& l : layers_) s += (s.empty() ? "" : ",") + l->spec();
+  for (const auto& l : layers_) {
+    if (!s.empty()) s += ',';
+    s += l->spec();
+  }
   return s;
 }
 
