@@ -1,6 +1,7 @@
 // bnlab bench: whole training epochs and steps of the seed's models, timed as medians of repeated
 // runs, with the achieved GFLOP/s set against this machine's sgemm peak measured in the same run.
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -43,6 +44,52 @@ double sgemm_peak_gflops(int n, int repeats) {
     if (r) times.push_back(seconds_since(t0));  // the first run warms up
   }
   return 2.0 * n * n * n / median(times) / 1e9;
+}
+
+// Microseconds for one thread to write 200 KB and another thread then to read it all (cross), and
+// for one thread to do both (same thread): medians of 5 blocks of 400 rounds, on threads 0 and 1.
+// Every step of bnlab's models hands data like this between its threads. On a machine whose two
+// cores share their caches the two times are about equal; where they sit on different core
+// complexes (this project's VM, some of the time: docs/performance.md) the handoff takes twice
+// as long or more, and bnlab's 2-thread steps take about 1.5 to 1.8 times as long. bnlab bench prints
+// it so that each run says which state it was measured in.
+struct Handoff {
+  double cross_us = 0, same_thread_us = 0;
+};
+
+Handoff handoff_us() {
+  constexpr int kFloats = 200 * 1024 / 4, kRounds = 400, kBlocks = 5;
+  std::vector<float> storage(kFloats, 1.0f);
+  float* const buf = storage.data();  // (through the vector, GCC reloads its data pointer every element)
+  std::vector<double> times[2];
+  float sink = 0;
+#pragma omp parallel num_threads(2) reduction(+ : sink)
+  {
+    const int t = omp_get_thread_num();
+    for (int block = 0; block < kBlocks; ++block) {
+      for (int cross = 1; cross >= 0; --cross) {
+#pragma omp barrier
+        const auto t0 = Clock::now();
+        for (int r = 0; r < kRounds; ++r) {
+          const int writer = cross ? r & 1 : 0, reader = cross ? 1 - writer : 0;
+          if (t == writer)
+            for (int i = 0; i < kFloats; ++i) buf[i] = static_cast<float>(r + i);
+#pragma omp barrier
+          if (t == reader) {
+            float s = 0;
+#pragma omp simd reduction(+ : s)
+            for (int i = 0; i < kFloats; ++i) s += buf[i];
+            sink += s;
+          }
+#pragma omp barrier
+        }
+        if (t == 0) times[cross].push_back(seconds_since(t0) * 1e6 / kRounds);
+      }
+    }
+  }
+  volatile float keep = sink;  // the reads are not dead code
+  (void)keep;
+  return {median(times[1]), median(times[0])};
 }
 
 // Matrix-product FLOPs of one training step: forward, weight gradient, and input gradient for
@@ -145,6 +192,12 @@ int run_bench(const BenchOptions& o) {
     const double peak = sgemm_peak_gflops(1536, 5);
     out["sgemm_peak_gflops"][std::to_string(threads)] = peak;
     console.print("threads {}: sgemm peak {:.1f} GFLOP/s ({})\n", threads, peak, blas_name());
+    if (threads > 1) {
+      const Handoff h = handoff_us();
+      out["handoff_us"][std::to_string(threads)] = {{"cross", h.cross_us}, {"same_thread", h.same_thread_us}};
+      console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
+                    h.cross_us, h.same_thread_us);
+    }
     console.print("  {:<8} {:>6} {:>10} {:>12} {:>9} {:>8}\n", "model", "batch", "ms/step", "samples/s", "GFLOP/s", "of peak");
     for (const std::string& model : o.models) {
       for (int batch : o.batch_sizes) {
@@ -163,10 +216,17 @@ int run_bench(const BenchOptions& o) {
   if (o.epoch_repeats > 0) {
     apply_threads(cores);
     console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), cores, o.epoch_repeats);
+    const Handoff before = cores > 1 ? handoff_us() : Handoff{};
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
       const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
       console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
       out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", cores}, {"seconds", s}});
+    }
+    if (cores > 1) {
+      const Handoff after = handoff_us();
+      out["epochs_handoff_us"] = {{"before", before.cross_us}, {"after", after.cross_us}};
+      console.print("  200 KB handed to another thread in {:.1f} us before the epochs, {:.1f} us after\n",
+                    before.cross_us, after.cross_us);
     }
   }
   if (o.json) fmt::print("{}\n", out.dump(2));
