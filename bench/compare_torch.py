@@ -9,6 +9,9 @@ PyTorch is tuned fairly: torch threads = cores, BLAS threads 1 (no oversubscript
 batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096 (also
 alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epochs with
 validation, then test evaluation).
+Each repeat prints its own ratios and the time bnlab measured for handing 200 KB from one thread to
+the other before and after its epochs (`bnlab bench`): about twice the usual value marks a run in
+which the two cores did not share their caches (docs/performance.md, "This machine's two states").
 Not part of CI: it needs Debian's python3-torch.
 """
 import argparse, gzip, json, os, statistics, subprocess, sys, time
@@ -125,9 +128,10 @@ def bnlab_json(bnlab, *args):
 
 
 def bnlab_epochs(bnlab):
+    """Seconds per epoch by (model, batch), and the handoff times around them (None on one core)."""
     doc = bnlab_json(bnlab, "bench", "--models", "mlp", "--batch-sizes", "32", "--steps", "1", "--repeats", "1",
                      "--threads", str(CORES), "--epoch-repeats", "1")
-    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}
+    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}, doc.get("epochs_handoff_us")
 
 
 def bnlab_batchnorm_ms(bench_kernels):
@@ -154,12 +158,16 @@ def main():
     for r in range(a.repeats):  # alternate: each repeat runs both, so both see the same machine state
         for w in workloads:
             t_times[w].append(torch_epoch_seconds(train, w[1], w[2], seed=r + 1))
-        got = bnlab_epochs(a.bnlab)
+        got, handoff = bnlab_epochs(a.bnlab)
         for w in workloads:
             b_times[w].append(got[(w[0], w[2])])
         t_bn.append(torch_batchnorm_ms())
         b_bn.append(bnlab_batchnorm_ms(a.bench_kernels))
-        print(f"  repeat {r + 1}/{a.repeats} done")
+        ratios = ", ".join(f"{w[0]} {w[2]} {t_times[w][-1] / b_times[w][-1]:.2f}x" for w in workloads[:2])
+        over = b_times[workloads[0]][-1] / b_times[workloads[2]][-1] - 1
+        hand = f"handoff {handoff['before']:.1f} / {handoff['after']:.1f} us; " if handoff else ""
+        print(f"  repeat {r + 1}/{a.repeats}: {hand}{ratios}; BN overhead {100 * over:+.1f}%; "
+              f"BatchNorm {t_bn[-1] / b_bn[-1]:.2f}x")
     print(f"\n{'workload':<32} {'torch s':>9} {'bnlab s':>9} {'speed-up':>9}")
     for w in workloads:
         t, b = statistics.median(t_times[w]), statistics.median(b_times[w])
