@@ -198,7 +198,11 @@ int run_bench(const BenchOptions& o) {
       console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
                     h.cross_us, h.same_thread_us);
     }
-    console.print("  {:<8} {:>6} {:>10} {:>12} {:>9} {:>8}\n", "model", "batch", "ms/step", "samples/s", "GFLOP/s", "of peak");
+    // On 2 threads or more each row ends with the handoff time measured right after it: the state can
+    // change within a run.
+    const bool handoff_column = threads > 1;
+    console.print("  {:<8} {:>6} {:>10} {:>12} {:>9} {:>8}{}\n", "model", "batch", "ms/step", "samples/s", "GFLOP/s", "of peak",
+                  handoff_column ? "  handoff us" : "");
     for (const std::string& model : o.models) {
       for (int batch : o.batch_sizes) {
         const bool shortcut = !o.plain_backward;
@@ -206,10 +210,17 @@ int run_bench(const BenchOptions& o) {
         const double flops = training_step_flops(m, batch);
         const double ms = ms_per_step(model, data.train, batch, o.steps, o.repeats, shortcut);
         const double gflops = flops / (ms / 1000.0) / 1e9;
-        console.print("  {:<8} {:>6} {:>10.3f} {:>12.0f} {:>9.1f} {:>7.0f}%\n", model, batch, ms, batch / (ms / 1000.0), gflops,
-                      100.0 * gflops / peak);
-        out["steps"].push_back({{"model", model}, {"batch", batch}, {"threads", threads}, {"ms_per_step", ms},
-                                {"samples_per_s", batch / (ms / 1000.0)}, {"gflops", gflops}, {"peak_fraction", gflops / peak}});
+        json row = {{"model", model}, {"batch", batch}, {"threads", threads}, {"ms_per_step", ms},
+                    {"samples_per_s", batch / (ms / 1000.0)}, {"gflops", gflops}, {"peak_fraction", gflops / peak}};
+        std::string handoff;
+        if (handoff_column) {
+          const double h = handoff_us().cross_us;
+          row["handoff_us"] = h;
+          handoff = fmt::format(" {:>11.1f}", h);
+        }
+        console.print("  {:<8} {:>6} {:>10.3f} {:>12.0f} {:>9.1f} {:>7.0f}%{}\n", model, batch, ms, batch / (ms / 1000.0), gflops,
+                      100.0 * gflops / peak, handoff);
+        out["steps"].push_back(row);
       }
     }
   }
