@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "bnlab/error.h"
@@ -52,20 +53,23 @@ double sgemm_peak_gflops(int n, int repeats) {
 // cores share their caches the two times are about equal; where they sit on different core
 // complexes (this project's VM, some of the time: docs/performance.md) the handoff takes twice
 // as long or more, and bnlab's 2-thread steps take about 1.5 to 1.8 times as long. bnlab bench prints
-// it so that each run says which state it was measured in.
+// it so that each run says which state it was measured in. Empty when the region gets only one
+// thread (OMP_THREAD_LIMIT=1, say).
 struct Handoff {
   double cross_us = 0, same_thread_us = 0;
 };
 
-Handoff handoff_us() {
+std::optional<Handoff> handoff_us() {
   constexpr int kFloats = 200 * 1024 / 4, kRounds = 400, kBlocks = 5;
   std::vector<float> storage(kFloats, 1.0f);
   float* const buf = storage.data();  // (through the vector, GCC reloads its data pointer every element)
   std::vector<double> times[2];
   float sink = 0;
+  int team = 0;
 #pragma omp parallel num_threads(2) reduction(+ : sink)
   {
     const int t = omp_get_thread_num();
+    if (t == 0) team = omp_get_num_threads();
     for (int block = 0; block < kBlocks; ++block) {
       for (int cross = 1; cross >= 0; --cross) {
 #pragma omp barrier
@@ -89,7 +93,8 @@ Handoff handoff_us() {
   }
   volatile float keep = sink;  // the reads are not dead code
   (void)keep;
-  return {median(times[1]), median(times[0])};
+  if (team < 2) return std::nullopt;
+  return Handoff{median(times[1]), median(times[0])};
 }
 
 // Matrix-product FLOPs of one training step: forward, weight gradient, and input gradient for
@@ -187,16 +192,18 @@ int run_bench(const BenchOptions& o) {
   thread_counts.erase(std::unique(thread_counts.begin(), thread_counts.end()), thread_counts.end());
   json out = {{"blas", blas_name()}, {"cores", cores}, {"steps", json::array()}, {"epochs", json::array()}};
 
-  for (int threads : thread_counts) {
-    apply_threads(threads);
+  for (int requested : thread_counts) {
+    apply_threads(requested);
+    const int threads = num_threads();  // fewer under OMP_THREAD_LIMIT
     const double peak = sgemm_peak_gflops(1536, 5);
     out["sgemm_peak_gflops"][std::to_string(threads)] = peak;
     console.print("threads {}: sgemm peak {:.1f} GFLOP/s ({})\n", threads, peak, blas_name());
     if (threads > 1) {
-      const Handoff h = handoff_us();
-      out["handoff_us"][std::to_string(threads)] = {{"cross", h.cross_us}, {"same_thread", h.same_thread_us}};
-      console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
-                    h.cross_us, h.same_thread_us);
+      if (const auto h = handoff_us()) {
+        out["handoff_us"][std::to_string(threads)] = {{"cross", h->cross_us}, {"same_thread", h->same_thread_us}};
+        console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
+                      h->cross_us, h->same_thread_us);
+      }
     }
     // On 2 threads or more each row ends with the handoff time measured right after it: the state can
     // change within a run.
@@ -214,9 +221,9 @@ int run_bench(const BenchOptions& o) {
                     {"samples_per_s", batch / (ms / 1000.0)}, {"gflops", gflops}, {"peak_fraction", gflops / peak}};
         std::string handoff;
         if (handoff_column) {
-          const double h = handoff_us().cross_us;
-          row["handoff_us"] = h;
-          handoff = fmt::format(" {:>11.1f}", h);
+          const auto h = handoff_us();
+          if (h) row["handoff_us"] = h->cross_us;
+          handoff = h ? fmt::format(" {:>11.1f}", h->cross_us) : fmt::format(" {:>11}", "-");
         }
         console.print("  {:<8} {:>6} {:>10.3f} {:>12.0f} {:>9.1f} {:>7.0f}%{}\n", model, batch, ms, batch / (ms / 1000.0), gflops,
                       100.0 * gflops / peak, handoff);
@@ -226,18 +233,19 @@ int run_bench(const BenchOptions& o) {
   }
   if (o.epoch_repeats > 0) {
     apply_threads(cores);
-    console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), cores, o.epoch_repeats);
-    const Handoff before = cores > 1 ? handoff_us() : Handoff{};
+    const int threads = num_threads();
+    console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), threads, o.epoch_repeats);
+    const auto before = threads > 1 ? handoff_us() : std::nullopt;
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
       const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
       console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
-      out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", cores}, {"seconds", s}});
+      out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", threads}, {"seconds", s}});
     }
-    if (cores > 1) {
-      const Handoff after = handoff_us();
-      out["epochs_handoff_us"] = {{"before", before.cross_us}, {"after", after.cross_us}};
+    const auto after = threads > 1 ? handoff_us() : std::nullopt;
+    if (before && after) {
+      out["epochs_handoff_us"] = {{"before", before->cross_us}, {"after", after->cross_us}};
       console.print("  200 KB handed to another thread in {:.1f} us before the epochs, {:.1f} us after\n",
-                    before.cross_us, after.cross_us);
+                    before->cross_us, after->cross_us);
     }
   }
   if (o.json) fmt::print("{}\n", out.dump(2));

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "core/blas.h"
@@ -11,6 +12,10 @@ namespace bnlab {
 void set_num_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  // Never more than OMP_THREAD_LIMIT allows. Regions would get fewer threads than asked for, and
+  // OpenBLAS's OpenMP build, told to use more, waits for ever for the ones it never gets (seen with
+  // OMP_THREAD_LIMIT=1: bnlab train hung in its first product).
+  threads = std::min(threads, omp_get_thread_limit());
   omp_set_num_threads(threads);
   blas_set_num_threads(threads);
 }
