@@ -12,10 +12,11 @@ namespace bnlab {
 void set_num_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
-  // Never more than OMP_THREAD_LIMIT allows. Regions would get fewer threads than asked for, and
-  // OpenBLAS's OpenMP build, told to use more, waits for ever for the ones it never gets (seen with
-  // OMP_THREAD_LIMIT=1: bnlab train hung in its first product).
+  // Regions must get the threads they ask for. Where they get fewer (more than OMP_THREAD_LIMIT
+  // allows, or OMP_DYNAMIC=true), OpenBLAS's OpenMP build, told to use more, waits for ever for the
+  // ones it never gets: bnlab train hung in its first product under either setting.
   threads = std::min(threads, omp_get_thread_limit());
+  omp_set_dynamic(0);
   omp_set_num_threads(threads);
   blas_set_num_threads(threads);
 }
