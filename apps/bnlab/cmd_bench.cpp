@@ -51,10 +51,10 @@ double sgemm_peak_gflops(int n, int repeats) {
 // for one thread to do both (same thread): medians of 5 blocks of 400 rounds, on threads 0 and 1.
 // Every step of bnlab's models hands data like this between its threads. On a machine whose two
 // cores share their caches the two times are about equal; where they sit on different core
-// complexes (this project's VM, some of the time: docs/performance.md) the handoff takes twice
-// as long or more, and bnlab's 2-thread steps take about 1.5 to 1.8 times as long. bnlab bench prints
-// it so that each run says which state it was measured in. Empty when the region gets only one
-// thread (OMP_THREAD_LIMIT=1, say).
+// complexes (this project's VM, some of the time: docs/performance.md) the handoff takes twice as
+// long or more, and bnlab's 2-thread steps take about 1.5 to 1.8 times as long. bnlab bench prints
+// it so that each run says which state it was measured in. Empty should the region get only one
+// thread (set_num_threads rules out OMP_THREAD_LIMIT and OMP_DYNAMIC as causes).
 struct Handoff {
   double cross_us = 0, same_thread_us = 0;
 };
