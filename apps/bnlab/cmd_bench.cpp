@@ -53,13 +53,14 @@ double sgemm_peak_gflops(int n, int repeats) {
 // cores share their caches the two times are about equal; where they sit on different core
 // complexes (this project's VM, some of the time: docs/performance.md) the handoff takes twice as
 // long or more, and bnlab's 2-thread steps take about 1.5 to 1.8 times as long. bnlab bench prints
-// it so that each run says which state it was measured in. Empty should the region get only one
-// thread (set_num_threads rules out OMP_THREAD_LIMIT and OMP_DYNAMIC as causes).
+// it so that each run says which state it was measured in. Empty when bnlab runs on one thread, or
+// should the region get only one (set_num_threads rules out OMP_THREAD_LIMIT and OMP_DYNAMIC).
 struct Handoff {
   double cross_us = 0, same_thread_us = 0;
 };
 
 std::optional<Handoff> handoff_us() {
+  if (num_threads() < 2) return std::nullopt;
   constexpr int kFloats = 200 * 1024 / 4, kRounds = 400, kBlocks = 5;
   std::vector<float> storage(kFloats, 1.0f);
   float* const buf = storage.data();  // (through the vector, GCC reloads its data pointer every element)
@@ -198,12 +199,10 @@ int run_bench(const BenchOptions& o) {
     const double peak = sgemm_peak_gflops(1536, 5);
     out["sgemm_peak_gflops"][std::to_string(threads)] = peak;
     console.print("threads {}: sgemm peak {:.1f} GFLOP/s ({})\n", threads, peak, blas_name());
-    if (threads > 1) {
-      if (const auto h = handoff_us()) {
-        out["handoff_us"][std::to_string(threads)] = {{"cross", h->cross_us}, {"same_thread", h->same_thread_us}};
-        console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
-                      h->cross_us, h->same_thread_us);
-      }
+    if (const auto h = handoff_us()) {
+      out["handoff_us"][std::to_string(threads)] = {{"cross", h->cross_us}, {"same_thread", h->same_thread_us}};
+      console.print("threads {}: 200 KB handed to another thread in {:.1f} us (same thread {:.1f} us)\n", threads,
+                    h->cross_us, h->same_thread_us);
     }
     // On 2 threads or more each row ends with the handoff time measured right after it: the state can
     // change within a run.
@@ -235,13 +234,13 @@ int run_bench(const BenchOptions& o) {
     apply_threads(cores);
     const int threads = num_threads();
     console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), threads, o.epoch_repeats);
-    const auto before = threads > 1 ? handoff_us() : std::nullopt;
+    const auto before = handoff_us();
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
       const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
       console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
       out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", threads}, {"seconds", s}});
     }
-    const auto after = threads > 1 ? handoff_us() : std::nullopt;
+    const auto after = handoff_us();
     if (before && after) {
       out["epochs_handoff_us"] = {{"before", before->cross_us}, {"after", after->cross_us}};
       console.print("  200 KB handed to another thread in {:.1f} us before the epochs, {:.1f} us after\n",
