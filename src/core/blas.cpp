@@ -8,11 +8,14 @@ namespace bnlab {
 
 #if defined(BNLAB_OPENBLAS)
 extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
 extern "C" char* openblas_get_config(void);
 void blas_set_num_threads(int threads) { openblas_set_num_threads(threads); }
+int blas_num_threads() { return openblas_get_num_threads(); }
 const char* blas_config() { return openblas_get_config(); }
 #elif defined(BNLAB_BLIS)
 void blas_set_num_threads(int threads) { bli_thread_set_num_threads(threads); }
+int blas_num_threads() { return static_cast<int>(bli_thread_get_num_threads()); }
 const char* blas_config() { return "BLIS"; }
 #endif
 

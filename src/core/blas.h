@@ -8,6 +8,7 @@
 namespace bnlab {
 
 void blas_set_num_threads(int threads);
+int blas_num_threads();
 const char* blas_config();
 
 // How wide a piece of one dimension of a product to give each sgemm call, when the product of the

@@ -21,10 +21,20 @@ inline int64_t aligned_share(int64_t n, int parts) {
   return ((n + parts - 1) / parts + kColumnAlign - 1) / kColumnAlign * kColumnAlign;
 }
 
-// How many threads for_column_blocks uses for a product of `flops`.
+// Makes every region the calling thread opens get the threads it asks for, and returns the most any
+// region can have. OpenBLAS's OpenMP build, run outside an active region, plans its product for its
+// own thread count and waits for ever for threads its region never got: under OMP_DYNAMIC=true, or
+// with its count above OMP_THREAD_LIMIT. So this turns dynamic teams off on the calling thread (an
+// OpenMP setting of each thread) and, once, lowers the BLAS's count to the limit
+// (core/threads.cpp). set_num_threads does the same; this covers programs that never call it.
+int keep_teams_whole();
+
+// How many threads for_column_blocks uses for a product of `flops`. (Every product goes through
+// here, so keep_teams_whole runs before each.)
 inline int column_block_threads(int64_t flops) {
   constexpr int64_t kMinFlopsPerThread = 500'000;
-  return std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(flops / kMinFlopsPerThread)));
+  const int most = std::min(omp_get_max_threads(), keep_teams_whole());
+  return std::max(1, std::min<int>(most, static_cast<int>(flops / kMinFlopsPerThread)));
 }
 
 // For matrix products. The seed's products are small (M = batch 16..256), where a threaded BLAS

@@ -6,8 +6,19 @@
 #include <thread>
 
 #include "core/blas.h"
+#include "core/parallel.h"
 
 namespace bnlab {
+
+int keep_teams_whole() {
+  if (omp_get_dynamic()) omp_set_dynamic(0);
+  static const int limit = [] {
+    const int most = std::max(1, omp_get_thread_limit());
+    if (blas_num_threads() > most) blas_set_num_threads(most);
+    return most;
+  }();
+  return limit;
+}
 
 void set_num_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());

@@ -540,6 +540,25 @@ TEST(Training, SameSeedAndThreadsGiveBitIdenticalWeights) {
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
 }
 
+// A program that never calls set_num_threads. tests/CMakeLists.txt also runs this alone under
+// OMP_DYNAMIC=true and under OMP_THREAD_LIMIT=1, where OpenBLAS's OpenMP build used to wait for ever
+// in the first step (core/parallel.h's keep_teams_whole). The seed's model at batch 64: OpenBLAS
+// threads some of its products itself when a region gives bnlab only one thread (without the second
+// hidden layer it happened not to).
+TEST(Training, StepsFinishWithoutSetNumThreads) {
+  Sequential m = built("flatten,dense:256:relu,dense:128:relu,dense:10:softmax", Shape{28, 28});
+  Rng rng(12);
+  const Tensor x = testing::random_tensor(Shape{64, 28, 28}, rng);
+  const std::vector<int32_t> labels = cycling_labels(64);
+  double first = 0.0, last = 0.0;
+  for (int step = 0; step < 5; ++step) {
+    const LossResult r = m.train_step(x, labels.data(), nullptr, step);
+    (step == 0 ? first : last) = r.loss_sum;
+  }
+  EXPECT_LT(last, first);
+  EXPECT_FALSE(omp_get_dynamic());
+}
+
 TEST(Training, LabelsOutsideTheClassesAreAClearError) {
   Dataset d = two_feature_task(10, 1);
   d.labels[3] = 7;
