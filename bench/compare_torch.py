@@ -9,9 +9,9 @@ PyTorch is tuned fairly: torch threads = cores, BLAS threads 1 (no oversubscript
 batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096 (also
 alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epochs with
 validation, then test evaluation).
-Each repeat prints its own ratios and the time bnlab measured for handing 200 KB from one thread to
-the other before and after its epochs (`bnlab bench`): about twice the usual value marks a run in
-which the two cores did not share their caches (docs/performance.md, "This machine's two states").
+Each repeat prints its own times (PyTorch / bnlab) and ratios, and the time bnlab measured for
+handing 200 KB from one thread to the other before and after its epochs (`bnlab bench`): about
+twice the usual value marks a run in which the two cores did not share their caches (docs/performance.md, "This machine's two states").
 Not part of CI: it needs Debian's python3-torch.
 """
 import argparse, gzip, json, os, statistics, subprocess, sys, time
@@ -163,7 +163,8 @@ def main():
             b_times[w].append(got[(w[0], w[2])])
         t_bn.append(torch_batchnorm_ms())
         b_bn.append(bnlab_batchnorm_ms(a.bench_kernels))
-        ratios = ", ".join(f"{w[0]} {w[2]} {t_times[w][-1] / b_times[w][-1]:.2f}x" for w in workloads[:2])
+        ratios = ", ".join(f"{w[0]} {w[2]} {t_times[w][-1]:.3f} / {b_times[w][-1]:.3f} s = "
+                           f"{t_times[w][-1] / b_times[w][-1]:.2f}x" for w in workloads[:2])
         over = b_times[workloads[0]][-1] / b_times[workloads[2]][-1] - 1
         hand = f"handoff {handoff['before']:.1f} / {handoff['after']:.1f} us; " if handoff else ""
         print(f"  repeat {r + 1}/{a.repeats}: {hand}{ratios}; BN overhead {100 * over:+.1f}%; "
