@@ -12,11 +12,15 @@ namespace bnlab {
 
 int keep_teams_whole() {
   if (omp_get_dynamic()) omp_set_dynamic(0);
-  static const int limit = [] {
-    const int most = std::max(1, omp_get_thread_limit());
-    if (blas_num_threads() > most) blas_set_num_threads(most);
-    return most;
+  static const int limit = std::max(1, omp_get_thread_limit());
+  // OpenBLAS's OpenMP build takes its count from omp_get_max_threads() at every call, and LLVM's
+  // libomp (the sanitizer build) does not lower that to the limit as libgomp does: lower it here.
+  if (omp_get_max_threads() > limit) omp_set_num_threads(limit);
+  static const bool blas_within_limit = [] {
+    if (blas_num_threads() > limit) blas_set_num_threads(limit);
+    return true;
   }();
+  (void)blas_within_limit;
   return limit;
 }
 
