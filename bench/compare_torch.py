@@ -11,7 +11,8 @@ alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epoc
 validation, then test evaluation).
 Each repeat prints its own times (PyTorch / bnlab) and ratios, and the time bnlab measured for
 handing 200 KB from one thread to the other before and after its epochs (`bnlab bench`): about
-twice the usual value marks a run in which the two cores did not share their caches (docs/performance.md, "This machine's two states").
+twice the usual value marks a run in which the two cores did not share their caches
+(docs/performance.md, "This machine's two states").
 Not part of CI: it needs Debian's python3-torch.
 """
 import argparse, gzip, json, os, statistics, subprocess, sys, time

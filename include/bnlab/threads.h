@@ -4,8 +4,9 @@
 // oversubscribed.
 //
 // Whether or not a program calls set_num_threads, bnlab turns OMP_DYNAMIC off on each thread that
-// runs its products and keeps the BLAS's thread count within OMP_THREAD_LIMIT: OpenBLAS's OpenMP
-// build waits for ever for threads a region did not get (core/parallel.h's keep_teams_whole).
+// runs its products and keeps that thread's OpenMP count and the BLAS's within OMP_THREAD_LIMIT:
+// OpenBLAS's OpenMP build waits for ever for threads a region did not get (core/parallel.h's
+// keep_teams_whole).
 namespace bnlab {
 
 void set_num_threads(int threads);  // threads <= 0: one per core; at most OMP_THREAD_LIMIT; OMP_DYNAMIC off
