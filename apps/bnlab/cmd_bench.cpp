@@ -241,13 +241,19 @@ int run_bench(const BenchOptions& o) {
     apply_threads(cores);
     const int threads = num_threads();
     console.print("full epochs ({} training images, {} threads, median of {}):\n", data.train.size(), threads, o.epoch_repeats);
+    // The handoff before the epochs and after each workload's, so that a state change between
+    // workloads (which a ratio of two of them would hide) shows.
     const auto before = handoff_us();
+    std::optional<Handoff> after;
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
       const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
-      console.print("  {:<8} batch {:>3}: {:.3f} s/epoch\n", model, batch, s);
-      out["epochs"].push_back({{"model", model}, {"batch", batch}, {"threads", threads}, {"seconds", s}});
+      json row = {{"model", model}, {"batch", batch}, {"threads", threads}, {"seconds", s}};
+      after = handoff_us();
+      if (after) row["handoff_after_us"] = after->cross_us;
+      console.print("  {:<8} batch {:>3}: {:.3f} s/epoch{}\n", model, batch, s,
+                    after ? fmt::format(" (then 200 KB handed across in {:.1f} us)", after->cross_us) : "");
+      out["epochs"].push_back(row);
     }
-    const auto after = handoff_us();
     if (before && after) {
       out["epochs_handoff_us"] = {{"before", before->cross_us}, {"after", after->cross_us}};
       console.print("  200 KB handed to another thread in {:.1f} us before the epochs, {:.1f} us after\n",
