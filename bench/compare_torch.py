@@ -10,8 +10,9 @@ batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 2
 alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epochs with
 validation, then test evaluation).
 Each repeat prints its own times (PyTorch / bnlab) and ratios, and the time bnlab measured for
-handing 200 KB from one thread to the other before and after its epochs (`bnlab bench`): about
-twice the usual value marks a run in which the two cores did not share their caches
+handing 200 KB from one thread to the other before its epochs and after each workload's (`bnlab
+bench`; in the order mlp 32, mlp-bn 64, mlp 64): about twice the usual value marks a run in which
+the two cores did not share their caches
 (docs/performance.md, "This machine's two states").
 Not part of CI: it needs Debian's python3-torch.
 """
@@ -129,10 +130,13 @@ def bnlab_json(bnlab, *args):
 
 
 def bnlab_epochs(bnlab):
-    """Seconds per epoch by (model, batch), and the handoff times around them (None on one core)."""
+    """Seconds per epoch by (model, batch), and the handoff times: before the epochs, then after
+    each workload's (an empty list on one core)."""
     doc = bnlab_json(bnlab, "bench", "--models", "mlp", "--batch-sizes", "32", "--steps", "1", "--repeats", "1",
                      "--threads", str(CORES), "--epoch-repeats", "1")
-    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}, doc.get("epochs_handoff_us")
+    around = doc.get("epochs_handoff_us")
+    handoffs = [around["before"]] + [e["handoff_after_us"] for e in doc["epochs"]] if around else []
+    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}, handoffs
 
 
 def bnlab_batchnorm_ms(bench_kernels):
@@ -167,7 +171,7 @@ def main():
         ratios = ", ".join(f"{w[0]} {w[2]} {t_times[w][-1]:.3f} / {b_times[w][-1]:.3f} s = "
                            f"{t_times[w][-1] / b_times[w][-1]:.2f}x" for w in workloads[:2])
         over = b_times[workloads[0]][-1] / b_times[workloads[2]][-1] - 1
-        hand = f"handoff {handoff['before']:.1f} / {handoff['after']:.1f} us; " if handoff else ""
+        hand = f"handoff {' / '.join(f'{h:.1f}' for h in handoff)} us; " if handoff else ""
         print(f"  repeat {r + 1}/{a.repeats}: {hand}{ratios}; BN overhead {100 * over:+.1f}%; "
               f"BatchNorm {t_bn[-1] / b_bn[-1]:.2f}x")
     print(f"\n{'workload':<32} {'torch s':>9} {'bnlab s':>9} {'speed-up':>9}")
