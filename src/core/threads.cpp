@@ -27,11 +27,9 @@ int keep_teams_whole() {
 void set_num_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
-  // Regions must get the threads they ask for. Where they get fewer (more than OMP_THREAD_LIMIT
-  // allows, or OMP_DYNAMIC=true), OpenBLAS's OpenMP build, told to use more, waits for ever for the
-  // ones it never gets: bnlab train hung in its first product under either setting.
-  threads = std::min(threads, omp_get_thread_limit());
-  omp_set_dynamic(0);
+  // Regions must get the threads they ask for (bnlab train hung in its first product under
+  // OMP_THREAD_LIMIT or OMP_DYNAMIC=true): the same guard every product runs, core/parallel.h.
+  threads = std::min(threads, keep_teams_whole());
   omp_set_num_threads(threads);
   blas_set_num_threads(threads);
 }
