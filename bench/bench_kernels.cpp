@@ -6,15 +6,16 @@
 #include <cstdlib>
 #include <limits>
 
+#include "bnlab/core/blas.h"
+#include "bnlab/core/rng.h"
+#include "bnlab/core/tensor.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
 #include "bnlab/kernels/dense.h"
 #include "bnlab/kernels/layernorm.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/kernels/optim.h"
-#include "bnlab/rng.h"
-#include "bnlab/tensor.h"
-#include "bnlab/threads.h"
 
 namespace {
 using namespace bnlab;

@@ -2,7 +2,7 @@
 // state (train_state.safetensors, for a small fixed model). Any input must either load or be
 // refused with an InputError; anything else (a crash, another exception, a sanitizer report, an
 // allocation beyond the fuzzer's limit) is a finding.
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/model/checkpoint.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/model/training_state.h"

@@ -2,8 +2,8 @@
 // bytes as its dimensions promise, or be refused with an InputError; anything else is a finding.
 #include <cstdlib>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/idx.h"
-#include "bnlab/error.h"
 #include "input_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/model/spec.h"
 
 namespace {

@@ -4,47 +4,28 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
-#include "bnlab/error.h"
+#include "bnlab/core/blas.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/stopwatch.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
-#include "bnlab/rng.h"
-#include "bnlab/threads.h"
 #include "commands.h"
-#include "core/blas.h"
 #include "session.h"
 
 namespace bnlab::cli {
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// GFLOP/s of cblas_sgemm on square matrices of size n: the machine's practical peak.
-double sgemm_peak_gflops(int n, int repeats) {
-  Rng rng(1);
-  std::vector<float> a(size_t(n) * n), b(a.size()), c(a.size());
-  for (float& v : a) v = static_cast<float>(rng.uniform());
-  for (float& v : b) v = static_cast<float>(rng.uniform());
-  std::vector<double> times;
-  for (int r = 0; r < repeats + 1; ++r) {
-    const auto t0 = Clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-    if (r) times.push_back(seconds_since(t0));  // the first run warms up
-  }
-  return 2.0 * n * n * n / median(times) / 1e9;
 }
 
 // Microseconds for one thread to write 200 KB and another thread then to read it all (cross), and
@@ -74,7 +55,7 @@ std::optional<Handoff> handoff_us() {
     for (int block = 0; block < kBlocks; ++block) {
       for (int cross = 1; cross >= 0; --cross) {
 #pragma omp barrier
-        const auto t0 = Clock::now();
+        const Stopwatch watch;
         for (int r = 0; r < kRounds; ++r) {
           const int writer = cross ? r & 1 : 0, reader = cross ? 1 - writer : 0;
           if (t == writer)
@@ -88,7 +69,7 @@ std::optional<Handoff> handoff_us() {
           }
 #pragma omp barrier
         }
-        if (t == 0) times[cross].push_back(seconds_since(t0) * 1e6 / kRounds);
+        if (t == 0) times[cross].push_back(watch.seconds() * 1e6 / kRounds);
       }
     }
   }
@@ -133,7 +114,7 @@ double ms_per_step(const std::string& name, const Dataset& train, int batch, int
   std::vector<double> times;
   int64_t begin = 0;
   for (int w = 0; w < windows + 1; ++w) {
-    const auto t0 = Clock::now();
+    const Stopwatch watch;
     for (int s = 0; s < steps; ++s) {
       if (begin + batch > train.size()) begin = 0;
       m.train_step(batch, y.data(), [&](float* x, int copy) {
@@ -141,7 +122,7 @@ double ms_per_step(const std::string& name, const Dataset& train, int batch, int
       });
       begin += batch;
     }
-    if (w) times.push_back(seconds_since(t0) * 1000.0 / steps);
+    if (w) times.push_back(watch.seconds() * 1000.0 / steps);
   }
   return median(times);
 }
@@ -154,9 +135,9 @@ double epoch_seconds(const std::string& name, const Dataset& train, int batch, i
     FitOptions fit;
     fit.batch_size = batch;
     fit.seed = 1 + r;
-    const auto t0 = Clock::now();
+    const Stopwatch watch;
     m.fit(train, fit);
-    times.push_back(seconds_since(t0));
+    times.push_back(watch.seconds());
   }
   return median(times);
 }

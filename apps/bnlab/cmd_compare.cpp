@@ -1,9 +1,9 @@
 // bnlab compare: the seed notebook end to end (both models, evaluation, predictions, comparison).
-#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
 #include "session.h"
@@ -69,7 +69,7 @@ void print_comparison(const Console& console, const std::vector<Row>& rows, bool
 }  // namespace
 
 int run_compare(const CompareOptions& o) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   const Console console(o.json);
   apply_threads(o.threads);
   const std::string out = o.out.empty() ? default_out_dir() : o.out;
@@ -108,7 +108,7 @@ int run_compare(const CompareOptions& o) {
                   "test accuracy 0.898 without BN) come from its split cell run twice, which divided the training "
                   "images by 255 twice and the test images once: `bnlab notebook-bug` replays both explanations.\n");
 
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = watch.seconds();
   json comparison = {{"models", {"mlp", "mlp-bn"}}, {"dataset", o.data.dataset}, {"quick", o.quick}, {"wall_seconds", wall},
                      {"mlp", run_metrics_json(runs[0])}, {"mlp-bn", run_metrics_json(runs[1])}};
   for (json* m : {&comparison["mlp"], &comparison["mlp-bn"]}) m->erase("predictions");

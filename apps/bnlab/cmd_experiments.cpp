@@ -2,14 +2,15 @@
 // include/bnlab/experiments/, run on the real data, written to a run directory.
 #include "cmd_experiments.h"
 
-#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "bnlab/core/blas.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/stopwatch.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/data/cache.h"
-#include "bnlab/error.h"
 #include "bnlab/experiments/outputs.h"
-#include "bnlab/threads.h"
 #include "session.h"
 
 namespace bnlab::cli {
@@ -18,10 +19,6 @@ using json = nlohmann::json;
 using namespace bnlab::experiments;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::string out_dir(const std::string& out, const char* prefix) {
   if (!out.empty()) return out;
@@ -96,7 +93,7 @@ std::optional<int> run_experiment_command(const ExperimentCommands& e) {
 }
 
 int run_claims(const ClaimsOptions& o) {
-  const auto t0 = Clock::now();
+  const Stopwatch watch;
   const Console console(o.json);
   apply_threads(o.threads);
   ClaimsProtocol protocol = o.full ? ClaimsProtocol::full() : ClaimsProtocol::fast();
@@ -115,7 +112,7 @@ int run_claims(const ClaimsOptions& o) {
 
   const std::vector<ClaimResult> results =
       run_claims(protocol, o.only, data.train, data.valid, [&](const std::string& line) { console.print("{}\n", line); });
-  const double wall = since(t0);
+  const double wall = watch.seconds();
 
   const std::string note = fmt::format("{} protocol on {}; {}; {:.0f}s wall time.", o.full ? "Full" : "Fast",
                                        o.data.dataset, machine(), wall);
@@ -141,7 +138,7 @@ int run_claims(const ClaimsOptions& o) {
 }
 
 int run_sweep_batch_size(const SweepOptions& o) {
-  const auto t0 = Clock::now();
+  const Stopwatch watch;
   const Console console(o.json);
   apply_threads(o.threads);
   check_seeds(o.seeds, "--seeds");
@@ -166,7 +163,7 @@ int run_sweep_batch_size(const SweepOptions& o) {
                 o.subset > 0 ? std::min(o.subset, data.train.size()) : data.train.size(), machine());
   const SweepResult r =
       run_batch_size_sweep(c, data.train, data.valid, [&](const std::string& line) { console.print("{}\n", line); });
-  const double wall = since(t0);
+  const double wall = watch.seconds();
 
   const std::string note = fmt::format("Batch sizes {} on {}; {}; {:.0f}s wall time.", fmt::join(o.sizes, ", "),
                                        o.data.dataset, machine(), wall);
@@ -189,7 +186,7 @@ int run_sweep_batch_size(const SweepOptions& o) {
 }
 
 int run_notebook_bug(const NotebookBugOptions& o) {
-  const auto t0 = Clock::now();
+  const Stopwatch watch;
   const Console console(o.json);
   apply_threads(o.threads);
   if (o.epochs < 0) throw InputError(fmt::format("--epochs: must not be negative, got {}", o.epochs));
@@ -204,7 +201,7 @@ int run_notebook_bug(const NotebookBugOptions& o) {
                 o.epochs > 0 ? fmt::format("at most {} epochs each", o.epochs) : "30 and 15 epochs as the notebook");
   const NotebookBugResult r =
       replay_notebook(images, test, o.epochs, o.seed, [&](const std::string& line) { console.print("{}\n", line); });
-  const double wall = since(t0);
+  const double wall = watch.seconds();
 
   json doc = notebook_bug_json(r);
   doc["wall_seconds"] = wall;

@@ -1,15 +1,15 @@
 // bnlab summary | train | evaluate | predict
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <optional>
 #include <nlohmann/json.hpp>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/stopwatch.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/report/report.h"
-#include "bnlab/threads.h"
 #include "commands.h"
 #include "session.h"
 
@@ -161,9 +161,9 @@ Evaluated load_for_eval(const EvalOptions& o, const Console& console) {
 int run_evaluate(const EvalOptions& o) {
   const Console console(o.json);
   Evaluated e = load_for_eval(o, console);
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   const Metrics m = e.ck.model.evaluate(e.data, o.batch_size);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = watch.seconds();
   console.print("{}\n", evaluate_line(m, (e.data.size() + o.batch_size - 1) / o.batch_size, seconds));
   if (o.json)
     fmt::print("{}\n", json{{"checkpoint", o.checkpoint}, {"split", o.split}, {"samples", m.samples}, {"loss", m.loss},

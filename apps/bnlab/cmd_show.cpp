@@ -1,5 +1,5 @@
 // bnlab show (a digit as a picture, a pixel heatmap or terminal blocks) and bnlab report.
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/plot/digit.h"
 #include "bnlab/plot/heatmap.h"
 #include "bnlab/report/report.h"

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/fetch.h"
-#include "bnlab/error.h"
 #include "bnlab/model/sequential.h"
 #include "cmd_experiments.h"
 #include "commands.h"

@@ -38,17 +38,17 @@ KerasProgress::KerasProgress(const Console& console) : console_(console), live_(
 
 void KerasProgress::on_epoch_begin(int epoch, int epochs, int64_t) {
   console_.print("Epoch {}/{}\n", epoch, epochs);
-  start_ = last_draw_ = std::chrono::steady_clock::now();
+  epoch_.restart();
+  since_draw_.restart();
 }
 
 void KerasProgress::on_batch_end(int64_t step, int64_t steps, double loss, double accuracy) {
   loss_ = loss;
   accuracy_ = accuracy;
   if (!live_) return;
-  const auto now = std::chrono::steady_clock::now();
-  if (step != steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
-  last_draw_ = now;
-  const double seconds = std::chrono::duration<double>(now - start_).count();
+  if (step != steps && since_draw_.seconds() < 0.1) return;
+  since_draw_.restart();
+  const double seconds = epoch_.seconds();
   console_.print("\r{} - accuracy: {:.4f} - loss: {:.4f}\x1b[K", progress_bar(step, steps, seconds, false), accuracy, loss);
 }
 

@@ -2,9 +2,9 @@
 // Keras-style progress: "Epoch 3/30" and a line
 //   1719/1719 ━━━━━━━━━━━━━━━━━━━━ 5s 3ms/step - accuracy: 0.9811 - loss: 0.0612 - val_accuracy: ...
 // redrawn in place on a terminal, printed once per epoch otherwise.
-#include <chrono>
 #include <string>
 
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/model/sequential.h"
 #include "console.h"
 
@@ -26,7 +26,7 @@ class KerasProgress : public TrainingCallback {
  private:
   const Console& console_;
   bool live_;
-  std::chrono::steady_clock::time_point start_, last_draw_;
+  Stopwatch epoch_, since_draw_;
   double loss_ = 0.0, accuracy_ = 0.0;
 };
 

@@ -4,20 +4,20 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <fstream>
 #include <set>
 #include <type_traits>
 #include <utility>
 
+#include "bnlab/core/error.h"
+#include "bnlab/core/stopwatch.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/data/cache.h"
 #include "bnlab/data/catalog.h"
 #include "bnlab/data/fetch.h"
-#include "bnlab/error.h"
 #include "bnlab/io/atomic_file.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/model/training_state.h"
-#include "bnlab/threads.h"
 #include "progress.h"
 
 namespace bnlab::cli {
@@ -25,18 +25,12 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
-  if (c.optimizer == "adam") {
-    AdamOptions o;
-    o.learning_rate = c.lr;
-    return std::make_unique<Adam>(o);
+std::unique_ptr<Optimizer> make_run_optimizer(const RunConfig& c) {
+  try {
+    return make_optimizer(c.optimizer, c.lr, c.momentum);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("--optimizer: {}", e.what()));
   }
-  if (c.optimizer == "sgd") return std::make_unique<SGD>(c.lr, c.momentum);
-  throw InputError(fmt::format("--optimizer: unknown optimizer '{}' (adam, sgd)", c.optimizer));
 }
 
 NonFinitePolicy non_finite_policy(const std::string& name) {
@@ -109,7 +103,7 @@ void validate_config(const RunConfig& config) {
   } catch (const InputError& e) {
     throw InputError(fmt::format("--model: {}", e.what()));
   }
-  make_optimizer(config);
+  make_run_optimizer(config);
   if (config.init_from && !fs::is_regular_file(*config.init_from))
     throw InputError(fmt::format("--init-from {}: no such file", *config.init_from));
 }
@@ -158,9 +152,9 @@ void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& da
       if (checkpointing->on_saved) checkpointing->on_saved();
     };
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   run.history = run.model.fit(data.train, fit);
-  run.train_seconds = since(t0);
+  run.train_seconds = watch.seconds();
   if (const int64_t skipped = skipped_batches(run.history))
     fmt::print(stderr, "warning: skipped {} batches with a non-finite loss or gradient (--on-nan skip-batch)\n", skipped);
 }
@@ -173,16 +167,16 @@ TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data
   run.config = config;
   run.model = make_model(config.model);
   run.model.build(Shape(data.train.sample_shape), config.seed);
-  run.model.compile(make_optimizer(config));
+  run.model.compile(make_run_optimizer(config));
   run.summary = run.model.summary(config.model);
   console.print("{}\n", run.summary);
   run.train_inputs = input_stats(data.train);
   fit_model(run, config, data, console, checkpointing);
 
   run.valid = run.model.evaluate(data.valid, 32);
-  const auto t1 = std::chrono::steady_clock::now();
+  const Stopwatch test_watch;
   run.test = run.model.evaluate(data.test, 32);
-  console.print("Test ({} images):\n{}\n", data.test.size(), evaluate_line(run.test, (data.test.size() + 31) / 32, since(t1)));
+  console.print("Test ({} images):\n{}\n", data.test.size(), evaluate_line(run.test, (data.test.size() + 31) / 32, test_watch.seconds()));
   if (unscaled_test) {
     Dataset raw = data.test;
     raw.divide_by = 1.0;

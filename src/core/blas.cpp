@@ -1,4 +1,11 @@
-#include "core/blas.h"
+#include "core/cblas.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "bnlab/core/blas.h"
+#include "bnlab/core/rng.h"
+#include "bnlab/core/stopwatch.h"
 
 #if defined(BNLAB_BLIS)
 #include <blis.h>
@@ -12,12 +19,27 @@ extern "C" int openblas_get_num_threads(void);
 extern "C" char* openblas_get_config(void);
 void blas_set_num_threads(int threads) { openblas_set_num_threads(threads); }
 int blas_num_threads() { return openblas_get_num_threads(); }
-const char* blas_config() { return openblas_get_config(); }
+const char* blas_name() { return openblas_get_config(); }
 #elif defined(BNLAB_BLIS)
 void blas_set_num_threads(int threads) { bli_thread_set_num_threads(threads); }
 int blas_num_threads() { return static_cast<int>(bli_thread_get_num_threads()); }
-const char* blas_config() { return "BLIS"; }
+const char* blas_name() { return "BLIS"; }
 #endif
+
+double sgemm_peak_gflops(int n, int repeats) {
+  Rng rng(1);
+  std::vector<float> a(size_t(n) * n), b(a.size()), c(a.size());
+  for (float& v : a) v = static_cast<float>(rng.uniform());
+  for (float& v : b) v = static_cast<float>(rng.uniform());
+  std::vector<double> times;
+  for (int r = 0; r < repeats + 1; ++r) {
+    const Stopwatch watch;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    if (r) times.push_back(watch.seconds());  // the first run warms up
+  }
+  std::sort(times.begin(), times.end());
+  return 2.0 * n * n * n / times[times.size() / 2] / 1e9;
+}
 
 int blas_small_piece(int64_t other) {
 #if defined(BNLAB_OPENBLAS)

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "bnlab/kernels/dense.h"
+#include "bnlab/core/work_split.h"
 
 namespace bnlab {
 
@@ -59,7 +59,7 @@ void for_column_blocks(int columns, int64_t flops, BlockFn block) {
   }
 }
 
-// The calling thread's own copy of an input held once per thread (kernels/dense.h's ThreadCopies),
+// The calling thread's own copy of an input held once per thread (ThreadCopies),
 // or `shared` when it has none.
 inline const float* own_copy(const ThreadCopies& copies, const float* shared) {
   const int t = omp_get_thread_num();

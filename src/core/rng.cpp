@@ -1,4 +1,6 @@
-#include "bnlab/rng.h"
+#include "bnlab/core/rng.h"
+
+#include <utility>
 
 namespace bnlab {
 namespace {
@@ -47,6 +49,10 @@ Rng Rng::split(uint64_t stream) const {
   Rng r;
   for (auto& w : r.s_) w = splitmix64(x);
   return r;
+}
+
+void shuffle(std::vector<int64_t>& order, Rng& rng) {
+  for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
 }
 
 }  // namespace bnlab

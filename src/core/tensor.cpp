@@ -1,4 +1,4 @@
-#include "bnlab/tensor.h"
+#include "bnlab/core/tensor.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,11 +1,11 @@
-#include "bnlab/threads.h"
+#include "bnlab/core/threads.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <thread>
 
-#include "core/blas.h"
+#include "core/cblas.h"
 #include "core/parallel.h"
 
 namespace bnlab {
@@ -36,6 +36,5 @@ void set_num_threads(int threads) {
 
 int num_threads() { return omp_get_max_threads(); }
 
-const char* blas_name() { return blas_config(); }
 
 }  // namespace bnlab

@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/catalog.h"
-#include "bnlab/error.h"
 
 namespace bnlab {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "content_reader.h"
 
 namespace bnlab {

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 

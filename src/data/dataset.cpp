@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 

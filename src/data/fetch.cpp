@@ -9,11 +9,11 @@
 #include <map>
 #include <set>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/cache.h"
 #include "bnlab/data/checksum.h"
 #include "bnlab/data/idx.h"
 #include "bnlab/data/splits.h"
-#include "bnlab/error.h"
 #include "http_download.h"
 #include "npm_pack.h"
 #include "tarball.h"

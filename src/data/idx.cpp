@@ -7,7 +7,7 @@
 #include <array>
 #include <limits>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "content_reader.h"
 
 namespace bnlab {

@@ -3,7 +3,7 @@
 #include <array>
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/idx.h"
-#include "bnlab/error.h"
 
 namespace bnlab {
 

@@ -1,3 +1,4 @@
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/experiments/batch_size_sweep.h"
 
 #include <algorithm>
@@ -144,7 +145,7 @@ nlohmann::json point_json(const SweepPoint& p) {
 }  // namespace
 
 SweepResult run_batch_size_sweep(const SweepConfig& c, const Dataset& train, const Dataset& valid, const Log& log) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   const Dataset data = first(train, c.train_size);
   std::vector<int> sizes = c.batch_sizes;
   std::sort(sizes.begin(), sizes.end());
@@ -164,7 +165,7 @@ SweepResult run_batch_size_sweep(const SweepConfig& c, const Dataset& train, con
               {"sweep_seconds_per_epoch",
                per_size_chart(r, "Batch sizes: training seconds per epoch", "Seconds per epoch (mean over seeds)",
                               {{"", &SweepPoint::seconds_per_epoch}}, false)}};
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = watch.seconds();
   return r;
 }
 

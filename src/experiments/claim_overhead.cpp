@@ -1,7 +1,6 @@
 // Claim 7, training overhead: milliseconds per training step with and without BN, timed in
 // alternating windows so that both models see the same machine load.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "experiments/common.h"
@@ -10,7 +9,6 @@ namespace bnlab::experiments {
 namespace {
 
 using namespace detail;
-using Clock = std::chrono::steady_clock;
 
 // A few batches gathered once, so that the timing holds nothing but training steps.
 struct Batches {
@@ -35,9 +33,9 @@ Batches gather_batches(const Dataset& data, int batch, int count) {
 }
 
 double window_ms(Sequential& model, const Batches& b, int steps) {
-  const auto t0 = Clock::now();
+  const Stopwatch watch;
   for (int i = 0; i < steps; ++i) model.train_step(b.x[i % b.x.size()], b.y[i % b.y.size()].data());
-  return 1000.0 * std::chrono::duration<double>(Clock::now() - t0).count() / steps;
+  return 1000.0 * watch.seconds() / steps;
 }
 
 double median(std::vector<double> v) {

@@ -1,3 +1,4 @@
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/experiments/claims.h"
 
 #include <fmt/format.h>
@@ -5,7 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "experiments/common.h"
 
 namespace bnlab::experiments {
@@ -111,9 +112,9 @@ std::vector<ClaimResult> run_claims(const ClaimsProtocol& p, const std::vector<i
   const Dataset valid_used = detail::first(valid, p.valid_size);
   std::vector<ClaimResult> results;
   for (int n : numbers) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const Stopwatch watch;
     ClaimResult r = run_claim(p, n, train, valid_used, log);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.seconds = watch.seconds();
     log(fmt::format("claim {} ({}): {} in {:.0f}s", r.number, r.claim, verdict_name(r.judgement.verdict), r.seconds));
     results.push_back(std::move(r));
   }

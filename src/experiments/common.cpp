@@ -5,8 +5,6 @@
 
 namespace bnlab::experiments::detail {
 
-using Clock = std::chrono::steady_clock;
-
 Dataset first(const Dataset& data, int64_t n) {
   if (n <= 0 || n >= data.size()) return data;
   return data.slice(0, n, fmt::format(" (first {})", n));
@@ -22,14 +20,13 @@ TrainSpec base_spec(const Budget& b, const std::string& model, uint64_t seed) {
 }
 
 Progress::Progress(const Log& log, std::string title, int runs)
-    : log_(log), title_(std::move(title)), runs_(runs), start_(Clock::now()), last_(start_) {}
+    : log_(log), title_(std::move(title)), runs_(runs) {}
 
 void Progress::done(const std::string& what, const std::string& result) {
   ++finished_;
-  const auto now = Clock::now();
-  const double run = std::chrono::duration<double>(now - last_).count();
-  const double total = std::chrono::duration<double>(now - start_).count();
-  last_ = now;
+  const double run = since_last_.seconds();
+  const double total = since_start_.seconds();
+  since_last_.restart();
   const double left = total / finished_ * (runs_ - finished_);
   log_(fmt::format("[{}] run {}/{} {}: {} ({:.1f}s; about {:.0f}s left)", title_, finished_, runs_, what, result, run, left));
 }

@@ -2,13 +2,13 @@
 // What the claim experiments share: data subsets, seeds, progress lines, curves and chart series.
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/experiments/claims.h"
 
 namespace bnlab::experiments::detail {
@@ -46,7 +46,7 @@ class Progress {
   const Log& log_;
   std::string title_;
   int runs_, finished_ = 0;
-  std::chrono::steady_clock::time_point start_, last_;
+  Stopwatch since_start_, since_last_;
 };
 
 // Mean validation accuracy at each evaluation index over runs (the runs share the schedule; a run

@@ -1,3 +1,4 @@
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/experiments/notebook_bug.h"
 
 #include <fmt/format.h>
@@ -6,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/model/spec.h"
 #include "experiments/common.h"
 
@@ -136,7 +137,7 @@ std::vector<NotebookModelLog> notebook_logs() {
 
 NotebookBugResult replay_notebook(const Dataset& train_images, const Dataset& test, int epochs_cap, uint64_t seed,
                                   const Log& log) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch watch;
   const std::vector<NotebookModelLog> logs = notebook_logs();
   NotebookBugResult r;
   for (const Hypothesis& h : notebook_hypotheses()) {
@@ -160,7 +161,7 @@ NotebookBugResult replay_notebook(const Dataset& train_images, const Dataset& te
               r.hypotheses.begin();
   for (size_t m = 0; m < logs.size(); ++m)
     r.charts.push_back({"notebook_bug_" + logs[m].model, accuracy_chart(r, m, logs[m])});
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = watch.seconds();
   return r;
 }
 

@@ -2,35 +2,22 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <memory>
+#include <numeric>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/rng.h"
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/optim/optimizer.h"
-#include "bnlab/rng.h"
 
 namespace bnlab::experiments {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 // Evaluation needs no gradients, so it runs in large batches whatever the training batch size.
 constexpr int kEvalBatch = 500;
-
-std::unique_ptr<Optimizer> make_optimizer(const TrainSpec& spec) {
-  if (spec.optimizer == "adam") {
-    AdamOptions o;
-    o.learning_rate = spec.lr;
-    return std::make_unique<Adam>(o);
-  }
-  if (spec.optimizer == "sgd") return std::make_unique<SGD>(spec.lr);
-  throw InputError(fmt::format("optimizer: unknown '{}' (adam, sgd)", spec.optimizer));
-}
 
 double norm(const Tensor& t) {
   double sq = 0.0;
@@ -51,7 +38,7 @@ class Watcher : public TrainingCallback {
  public:
   Watcher(Sequential& model, const TrainSpec& spec, const Dataset& train, const Dataset& valid, RunTrace& trace)
       : model_(model), spec_(spec), train_(train), valid_(valid), trace_(trace),
-        steps_per_epoch_(steps_for_epochs(train, spec.batch_size, 1.0)), start_(Clock::now()) {}
+        steps_per_epoch_(steps_for_epochs(train, spec.batch_size, 1.0)) {}
 
   void on_gradients(Sequential& model, int64_t) override {
     const int64_t step = trace_.steps + 1;
@@ -66,9 +53,9 @@ class Watcher : public TrainingCallback {
 
   // Records an evaluation at the current step, unless there is one already.
   void evaluate() {
-    trace_.train_seconds = since(start_) - eval_seconds_;
+    trace_.train_seconds = since_start_.seconds() - eval_seconds_;
     if (!trace_.evaluations.empty() && trace_.evaluations.back().step == trace_.steps) return;
-    const auto t0 = Clock::now();
+    const Stopwatch watch;
     Evaluation e;
     e.step = trace_.steps;
     e.epoch = double(trace_.steps) / steps_per_epoch_;
@@ -82,7 +69,7 @@ class Watcher : public TrainingCallback {
       e.train_accuracy = t.accuracy;
     }
     trace_.evaluations.push_back(e);
-    eval_seconds_ += since(t0);
+    eval_seconds_ += watch.seconds();
   }
 
  private:
@@ -92,7 +79,7 @@ class Watcher : public TrainingCallback {
   const Dataset& valid_;
   RunTrace& trace_;
   int64_t steps_per_epoch_;
-  Clock::time_point start_;
+  Stopwatch since_start_;
   double eval_seconds_ = 0.0;
 };
 
@@ -122,7 +109,7 @@ Sequential build_model(const TrainSpec& spec, const Dataset& train) {
   for (const auto& layer : model.layers())
     if (auto* dense = dynamic_cast<Dense*>(layer.get()))
       for (int64_t i = 0; i < dense->weight.numel(); ++i) dense->weight[i] *= static_cast<float>(spec.init_scale);
-  model.compile(make_optimizer(spec));
+  model.compile(make_optimizer(spec.optimizer, spec.lr));
   return model;
 }
 
@@ -180,9 +167,9 @@ GradientNoise gradient_noise(Sequential& model, const Dataset& data, int batch_s
                                  batch_size, data.size()));
   BufferSnapshot saved(model);
   std::vector<int64_t> order(data.size());
-  for (int64_t i = 0; i < data.size(); ++i) order[i] = i;
+  std::iota(order.begin(), order.end(), 0);
   Rng rng(seed);
-  for (int64_t i = data.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+  shuffle(order, rng);
   Tensor x(model.input_shape().with_batch(batch_size));
   std::vector<int32_t> labels(batch_size);
   const std::vector<ParamRef> params = model.trainable_params();

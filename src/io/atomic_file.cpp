@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 namespace {

@@ -18,7 +18,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/io/atomic_file.h"
 
 // Tensor bytes are copied to and from memory as they are: the file format is little-endian.

@@ -28,7 +28,7 @@ void call_chunk(int c0, int w, ChunkFn& chunk) {
 
 // Columns [cb, ce), or all C columns when ce < 0, through chunk(c0, w): all columns split across
 // threads (core/parallel.h), a given range serially on the calling thread (the caller's own
-// parallel region: kernels/dense.h's ColumnBlockFn). A column's results do not depend on which
+// parallel region: core/work_split.h's ColumnBlockFn). A column's results do not depend on which
 // chunk it falls in.
 template <class ChunkFn>
 void for_feature_chunks(int N, int C, int cb, int ce, ChunkFn chunk) {

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "core/blas.h"
+#include "core/cblas.h"
 #include "core/parallel.h"
 
 namespace bnlab {
@@ -75,7 +75,7 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
   }
   if (db)
     for (int j = 0; j < w; ++j) db[k0 + j] = (accumulate ? db[k0 + j] : 0.0f) + s[k0 + j];
-  // H goes straight into dW unless dW accumulates. Piece by piece (core/blas.h; pieces hold whole
+  // H goes straight into dW unless dW accumulates. Piece by piece (core/cblas.h; pieces hold whole
   // groups), so that each piece of H is still in cache when the elementwise pass reads it.
   float* Hr = accumulate ? H : dW;
   for_blas_pieces(k0, w, (int64_t)C * N, [&](int p0, int pw) {

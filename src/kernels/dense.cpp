@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "core/blas.h"
+#include "core/cblas.h"
 #include "core/parallel.h"
 
 namespace bnlab {

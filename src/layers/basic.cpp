@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "core/parallel.h"
 

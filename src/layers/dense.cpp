@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/dense.h"
 
 namespace bnlab {

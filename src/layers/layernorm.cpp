@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/layernorm.h"
 
 namespace bnlab {

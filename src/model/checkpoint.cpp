@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/io/safetensors.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"

@@ -3,30 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <optional>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/rng.h"
+#include "bnlab/core/stopwatch.h"
 #include "bnlab/kernels/optim.h"
 #include "bnlab/model/sequential.h"
-#include "bnlab/rng.h"
 
 namespace bnlab {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // One batch's activations must fit in this many floats (1 GiB), so that a huge batch size is a
 // clear error rather than the kernel's out-of-memory killer.
 constexpr int64_t kMaxBatchActivations = int64_t{1} << 28;
-
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Fisher-Yates with the run's generator.
-void shuffle(std::vector<int64_t>& order, Rng& rng) {
-  for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
-}
 
 TrainingPosition fresh_position(int64_t n, uint64_t seed) {
   TrainingPosition p;
@@ -78,12 +69,12 @@ class FitLoop {
   void allocate_batch();
   bool step_limit_reached() const { return o_.max_steps >= 0 && pos_.total_steps >= o_.max_steps; }
   void run_epoch();
-  void stop_if_requested(Clock::time_point epoch_start);
+  void stop_if_requested(const Stopwatch& epoch);
   void train_batch();
   std::optional<std::string> non_finite_loss(const LossResult& r) const;
   std::string non_finite_gradient() const;
   std::string first_non_finite_output() const;
-  void finish_epoch(Clock::time_point epoch_start);
+  void finish_epoch(const Stopwatch& epoch);
 
   Sequential& model_;
   const Dataset& train_;
@@ -147,22 +138,22 @@ History FitLoop::run() {
 }
 
 void FitLoop::run_epoch() {
-  const auto start = Clock::now();
+  const Stopwatch epoch;
   order_ = pos_.order;
   rng_.set_state(pos_.order_rng);
   if (o_.shuffle) shuffle(order_, rng_);
   if (o_.callback) o_.callback->on_epoch_begin(pos_.epoch, o_.epochs, steps_);
   while (pos_.step < steps_ && !step_limit_reached()) {
-    stop_if_requested(start);
+    stop_if_requested(epoch);
     train_batch();
   }
-  finish_epoch(start);
+  finish_epoch(epoch);
 }
 
-void FitLoop::stop_if_requested(Clock::time_point epoch_start) {
+void FitLoop::stop_if_requested(const Stopwatch& epoch) {
   if (!o_.stop_requested || !o_.stop_requested->load()) return;
   TrainingPosition here = pos_;
-  here.seconds += since(epoch_start);
+  here.seconds += epoch.seconds();
   if (o_.checkpoint) o_.checkpoint(here);
   throw TrainingStopped(TrainingStopped::Reason::StopRequested,
                         fmt::format("stopped at epoch {}, step {} of {}", pos_.epoch, pos_.step, steps_));
@@ -232,7 +223,7 @@ std::string FitLoop::first_non_finite_output() const {
   return layers.back()->name;
 }
 
-void FitLoop::finish_epoch(Clock::time_point epoch_start) {
+void FitLoop::finish_epoch(const Stopwatch& epoch) {
   EpochLogs logs;
   logs.epoch = pos_.epoch;
   logs.steps = pos_.step;
@@ -244,7 +235,7 @@ void FitLoop::finish_epoch(Clock::time_point epoch_start) {
     logs.val_loss = v.loss;
     logs.val_accuracy = v.accuracy;
   }
-  logs.seconds = pos_.seconds + since(epoch_start);
+  logs.seconds = pos_.seconds + epoch.seconds();
   pos_.history.epochs.push_back(logs);
   if (o_.callback) o_.callback->on_epoch_end(logs);
 

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <map>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/rng.h"
 #include "bnlab/kernels/batchnorm_dense.h"
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
-#include "bnlab/rng.h"
 #include "core/parallel.h"
 
 namespace bnlab {

@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"

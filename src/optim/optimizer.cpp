@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/optim.h"
 #include "core/parallel.h"
 
@@ -112,6 +112,16 @@ std::vector<std::pair<std::string, Tensor*>> SGD::state() {
   std::vector<std::pair<std::string, Tensor*>> s;
   for (size_t i = 0; i < u_.size(); ++i) s.emplace_back(fmt::format("u.{}", i), &u_[i]);
   return s;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate, double momentum) {
+  if (name == "adam") {
+    AdamOptions o;
+    o.learning_rate = learning_rate;
+    return std::make_unique<Adam>(o);
+  }
+  if (name == "sgd") return std::make_unique<SGD>(learning_rate, momentum);
+  throw InputError(fmt::format("unknown optimizer '{}' (adam, sgd)", name));
 }
 
 }  // namespace bnlab

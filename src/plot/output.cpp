@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab::plot {
 

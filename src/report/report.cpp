@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/io/atomic_file.h"
 #include "bnlab/plot/line_chart.h"
 #include "bnlab/plot/output.h"

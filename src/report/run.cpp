@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab::report {
 

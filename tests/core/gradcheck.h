@@ -5,8 +5,8 @@
 #include <cmath>
 #include <functional>
 
+#include "bnlab/core/rng.h"
 #include "bnlab/layers/layer.h"
-#include "bnlab/rng.h"
 
 namespace bnlab::testing {
 

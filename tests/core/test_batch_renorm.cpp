@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/model/spec.h"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
 #include "bnlab/layers/batchnorm.h"

@@ -7,14 +7,14 @@
 #include <cstring>
 #include <limits>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
+#include "bnlab/core/threads.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/kernels/optim.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/optim/optimizer.h"
-#include "bnlab/threads.h"
 #include "gradcheck.h"
 
 namespace bnlab {

@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "fixtures.h"
 
 namespace bnlab {

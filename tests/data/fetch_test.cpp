@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/checksum.h"
 #include "bnlab/data/splits.h"
-#include "bnlab/error.h"
 #include "fixtures.h"
 #include "local_http_server.h"
 

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "fixtures.h"
 
 namespace bnlab {

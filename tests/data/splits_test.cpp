@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "bnlab/core/error.h"
 #include "bnlab/data/info.h"
-#include "bnlab/error.h"
 #include "fixtures.h"
 
 namespace bnlab {

@@ -2,7 +2,7 @@
 // OpenMP's spinning workers from slowing them down a hundredfold on a loaded machine.
 #include <gtest/gtest.h>
 
-#include "bnlab/threads.h"
+#include "bnlab/core/threads.h"
 
 namespace {
 

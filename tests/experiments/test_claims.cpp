@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/experiments/claims.h"
 #include "bnlab/plot/line_chart.h"
 #include "tiny_data.h"

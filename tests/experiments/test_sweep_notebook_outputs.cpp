@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/experiments/batch_size_sweep.h"
 #include "bnlab/experiments/notebook_bug.h"
 #include "bnlab/experiments/outputs.h"

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/experiments/training.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"

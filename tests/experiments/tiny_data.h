@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "bnlab/core/rng.h"
 #include "bnlab/data/dataset.h"
-#include "bnlab/rng.h"
 
 namespace bnlab::testing {
 

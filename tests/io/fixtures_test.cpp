@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/io/safetensors.h"
 
 namespace bnlab {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 namespace {

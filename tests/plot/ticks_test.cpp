@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/plot/output.h"
 
 namespace bnlab::plot {

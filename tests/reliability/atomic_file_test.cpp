@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 
 namespace bnlab {
 namespace {

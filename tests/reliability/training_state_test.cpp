@@ -11,7 +11,7 @@
 #include <functional>
 #include <limits>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/io/safetensors.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"

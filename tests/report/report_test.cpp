@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "bnlab/report/base64.h"
 #include "image_checks.h"
 #include "synthetic_run.h"

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "bnlab/error.h"
+#include "bnlab/core/error.h"
 #include "synthetic_run.h"
 
 namespace bnlab::report {

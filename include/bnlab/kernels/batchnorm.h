@@ -45,7 +45,7 @@ void batchnorm_backward_train(float* dx, float* dgamma, float* dbeta, const floa
 
 // The same two on columns [c0, c0 + w) only (all arrays still whole), serially on the calling
 // thread: for a caller that runs them inside its own parallel region, one block of columns per
-// thread (a Dense layer next to the BN: kernels/dense.h's ColumnBlockFn). The same results, column
+// thread (a Dense layer next to the BN: core/work_split.h's ColumnBlockFn). The same results, column
 // for column, as the whole-array calls.
 void batchnorm_forward_train_columns(float* y, float* u, double* mean, float* invstd, double* var, const float* x,
                                      const float* gamma, const float* beta, int N, int C, float eps, int c0, int w);

@@ -39,7 +39,7 @@ inline int64_t batchnorm_dense_partials(int C, int K) {
 // s: (K) scratch   partials: batchnorm_dense_partials(C, K) scratch
 // dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated, or all set when
 // accumulate is false)
-// u: (N, C); a thread reads its own copy in u_copies when it has one (kernels/dense.h)
+// u: (N, C); a thread reads its own copy in u_copies when it has one (core/work_split.h)
 // W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
 void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
                               float* dz, const float* da, const float* a, Activation act, const float* u,

@@ -8,27 +8,10 @@
 // is in its cache, so a forward is one parallel region and a backward two (dx needs all of dz).
 #include <cstdint>
 
-#include "bnlab/function_ref.h"
+#include "bnlab/core/work_split.h"
 #include "bnlab/kernels/activation.h"
 
 namespace bnlab {
-
-// Work on each block of output columns (forward: of z; backward: of dx) right after the block is
-// complete, by the thread that computed it and inside the same parallel region: called as
-// fn(c0, w) for columns [c0, c0 + w), every column exactly once. A layer that works column by column
-// on this layer's output (BatchNormalization) then finds its block in cache and needs no parallel
-// region of its own. fn must not start parallel regions or throw.
-using ColumnBlockFn = FunctionRef<void(int c0, int w)>;
-
-// One read-only input held once per thread, each copy written by the thread that reads it
-// (BatchNormalization::forward_train_copies), so that no thread waits for data another core wrote:
-// thread t of a kernel's parallel region reads data[t] when t < count, and the shared pointer the
-// kernel was given otherwise. Every copy holds the same values, so results do not depend on which
-// copy a thread reads.
-struct ThreadCopies {
-  const float* const* data = nullptr;
-  int count = 0;
-};
 
 // z: (N, out)  x: (N, in)  W: (out, in)  b: (out) or null
 // act: applied in place after the bias; Linear and Softmax apply nothing here

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "bnlab/rng.h"
-#include "bnlab/tensor.h"
+#include "bnlab/core/rng.h"
+#include "bnlab/core/tensor.h"
 
 namespace bnlab {
 

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "bnlab/core/function_ref.h"
 #include "bnlab/data/dataset.h"
-#include "bnlab/kernels/loss.h"
-#include "bnlab/function_ref.h"
 #include "bnlab/kernels/dense.h"
+#include "bnlab/kernels/loss.h"
 #include "bnlab/layers/layer.h"
 #include "bnlab/optim/optimizer.h"
 

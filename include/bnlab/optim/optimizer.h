@@ -86,4 +86,8 @@ class SGD : public Optimizer {
   std::vector<Tensor> u_;
 };
 
+// "adam" (the Keras form with its defaults) or "sgd" (with momentum), at this learning rate; any
+// other name is an InputError: "unknown optimizer 'rmsprop' (adam, sgd)".
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate, double momentum = 0.0);
+
 }  // namespace bnlab

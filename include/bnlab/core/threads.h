@@ -11,6 +11,5 @@ namespace bnlab {
 
 void set_num_threads(int threads);  // threads <= 0: one per core; at most OMP_THREAD_LIMIT; OMP_DYNAMIC off
 int num_threads();
-const char* blas_name();            // e.g. "OpenBLAS 0.3.21 (openmp)"
 
 }  // namespace bnlab

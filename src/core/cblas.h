@@ -1,5 +1,6 @@
 #pragma once
-// The one place that includes cblas.h: which BLAS is linked is a build choice (CMake BNLAB_BLAS).
+// The one place that includes cblas.h: which BLAS is linked is a build choice (CMake BNLAB_BLAS;
+// bnlab/core/blas.h names it).
 #include <cblas.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@ namespace bnlab {
 
 void blas_set_num_threads(int threads);
 int blas_num_threads();
-const char* blas_config();
 
 // How wide a piece of one dimension of a product to give each sgemm call, when the product of the
 // other two dimensions is `other`; 0: no cutting. OpenBLAS (0.3.21, AVX-512 kernels) computes a

@@ -4,6 +4,7 @@
 // for bit on every platform (std:: distributions are implementation-defined; these are not).
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace bnlab {
 
@@ -25,5 +26,8 @@ class Rng {
  private:
   std::array<uint64_t, 4> s_{};
 };
+
+// Fisher-Yates: a uniformly random permutation of order, drawn from rng.
+void shuffle(std::vector<int64_t>& order, Rng& rng);
 
 }  // namespace bnlab
