@@ -47,12 +47,12 @@ BENCHMARK(BM_BatchNormTrain)->Args({64, 784})->Args({64, 256})->Args({256, 4096}
 void BM_BatchNormDenseBackward(benchmark::State& state) {
   const int N = state.range(0), C = state.range(1), K = state.range(2);
   Tensor u = random({N, C}, 1), W = random({K, C}, 2), a = random({N, K}, 3), da = random({N, K}, 4), dz({N, K});
-  Tensor gamma = random({C}, 5), beta = random({C}, 6), H({K, C}), s({K}), partials({batchnorm_dense_partials(C, K)});
+  Tensor gamma = random({C}, 5), beta = random({C}, 6), scratch({batchnorm_dense_scratch(C, K, false)});
   Tensor dW({K, C}), db({K}), dgamma({C}), dbeta({C});
   for (auto _ : state) {
-    batchnorm_dense_backward(H.data(), s.data(), partials.data(), dW.data(), db.data(), dgamma.data(), dbeta.data(),
-                             dz.data(), da.data(), a.data(), Activation::ReLU, u.data(), W.data(), gamma.data(),
-                             beta.data(), N, C, K, /*accumulate=*/false);
+    batchnorm_dense_backward_activation(dW.data(), db.data(), dgamma.data(), dbeta.data(), scratch.data(), dz.data(),
+                                        da.data(), a.data(), Activation::ReLU, u.data(), W.data(), gamma.data(),
+                                        beta.data(), N, C, K, /*accumulate=*/false);
     benchmark::DoNotOptimize(dW.data());
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * N * C * K * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);

@@ -1,10 +1,11 @@
 // libFuzzer target: the model-spec parser. Any text must either build a model or be refused with
 // an InputError. A model that builds must report a spec that rebuilds the same model, and a small
-// one must take a training step on 28 x 28 inputs.
+// one must take a training step on 28 x 28 inputs, through the plain loop and through its plan.
 #include <cstdlib>
 #include <string>
 
 #include "bnlab/core/error.h"
+#include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 
 namespace {
@@ -18,6 +19,7 @@ void train_one_step(bnlab::Sequential& m) {
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i % 7) / 7.0f;
   const int32_t labels[3] = {0, static_cast<int32_t>(classes - 1), static_cast<int32_t>(classes / 2)};
   m.train_step(x, labels);
+  bnlab::TrainingPlan(m).train_step(x, labels);  // fit's path: the plan compiled from any spec
 }
 }  // namespace
 

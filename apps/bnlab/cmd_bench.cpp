@@ -13,6 +13,8 @@
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
 #include "bnlab/layers/dense.h"
+#include "bnlab/model/fit.h"
+#include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 #include "commands.h"
 #include "session.h"
@@ -79,37 +81,22 @@ std::optional<Handoff> handoff_us() {
   return Handoff{median(times[1]), median(times[0])};
 }
 
-// Matrix-product FLOPs of one training step: forward, weight gradient, and input gradient for
-// every Dense after the first layer with parameters (no gradient reaches the network's input),
-// except the Dense right after an input BatchNorm when the model takes the shortcut of
-// kernels/batchnorm_dense.h (its input gradient is never formed). FLOPs the step really does.
-double training_step_flops(Sequential& model, int batch) {
-  double flops = 0.0;
-  bool seen_params = false, after_input_bn = false;
-  for (const auto& layer : model.layers()) {
-    if (const auto* d = dynamic_cast<const Dense*>(layer.get())) {
-      const double mac = double(batch) * d->weight.dim(0) * d->weight.dim(1);
-      const bool input_gradient = seen_params && !(after_input_bn && model.fused_input_batchnorm());
-      flops += 2 * mac * (input_gradient ? 3 : 2);
-    }
-    after_input_bn = !seen_params && layer->count_params(true) > 0;  // this is the first layer with parameters
-    seen_params = seen_params || layer->count_params(true) > 0;
-  }
-  return flops;
-}
-
-Sequential make_trainable(const std::string& name, const Dataset& train, uint64_t seed, bool shortcut) {
+Sequential make_trainable(const std::string& name, const Dataset& train, uint64_t seed) {
   Sequential m = make_model(name);
   m.build(Shape(train.sample_shape), seed);
-  m.set_fused_input_batchnorm(shortcut);
   m.compile(std::make_unique<Adam>());
   return m;
 }
 
-// Median ms per step over `windows` runs of `steps` consecutive steps (after a warm-up window).
-// Each step gathers its batch inside the step, as fit does.
-double ms_per_step(const std::string& name, const Dataset& train, int batch, int steps, int windows, bool shortcut) {
-  Sequential m = make_trainable(name, train, 1, shortcut);
+// Median ms per step over `windows` runs of `steps` consecutive steps (after a warm-up window),
+// and the matrix-product FLOPs of one step. Each step gathers its batch inside the step, as fit does.
+struct StepTiming {
+  double ms = 0.0, flops = 0.0;
+};
+
+StepTiming time_steps(const std::string& name, const Dataset& train, int batch, int steps, int windows, bool fuse) {
+  Sequential m = make_trainable(name, train, 1);
+  TrainingPlan plan(m, {fuse});
   std::vector<int32_t> y(batch);
   std::vector<double> times;
   int64_t begin = 0;
@@ -117,24 +104,25 @@ double ms_per_step(const std::string& name, const Dataset& train, int batch, int
     const Stopwatch watch;
     for (int s = 0; s < steps; ++s) {
       if (begin + batch > train.size()) begin = 0;
-      m.train_step(batch, y.data(), [&](float* x, int copy) {
+      plan.train_step(batch, y.data(), [&](float* x, int copy) {
         train.gather_range(x, copy == 0 ? y.data() : nullptr, begin, batch);
       });
       begin += batch;
     }
     if (w) times.push_back(watch.seconds() * 1000.0 / steps);
   }
-  return median(times);
+  return {median(times), plan.product_flops(batch)};
 }
 
 // Median seconds of one full training epoch (fit: shuffled, 55,000 images, no validation).
-double epoch_seconds(const std::string& name, const Dataset& train, int batch, int repeats, bool shortcut) {
+double epoch_seconds(const std::string& name, const Dataset& train, int batch, int repeats, bool fuse) {
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
-    Sequential m = make_trainable(name, train, 1 + r, shortcut);
+    Sequential m = make_trainable(name, train, 1 + r);
     FitOptions fit;
     fit.batch_size = batch;
     fit.seed = 1 + r;
+    fit.fuse = fuse;
     const Stopwatch watch;
     m.fit(train, fit);
     times.push_back(watch.seconds());
@@ -199,10 +187,7 @@ int run_bench(const BenchOptions& o) {
                   handoff_column ? "  handoff us" : "");
     for (const std::string& model : o.models) {
       for (int batch : o.batch_sizes) {
-        const bool shortcut = !o.plain_backward;
-        Sequential m = make_trainable(model, data.train, 1, shortcut);
-        const double flops = training_step_flops(m, batch);
-        const double ms = ms_per_step(model, data.train, batch, o.steps, o.repeats, shortcut);
+        const auto [ms, flops] = time_steps(model, data.train, batch, o.steps, o.repeats, !o.plain);
         const double gflops = flops / (ms / 1000.0) / 1e9;
         json row = {{"model", model}, {"batch", batch}, {"threads", threads}, {"ms_per_step", ms},
                     {"samples_per_s", batch / (ms / 1000.0)}, {"gflops", gflops}, {"peak_fraction", gflops / peak}};
@@ -227,7 +212,7 @@ int run_bench(const BenchOptions& o) {
     const auto before = handoff_us();
     std::optional<Handoff> after;
     for (const auto& [model, batch] : {std::pair<std::string, int>{"mlp", 32}, {"mlp-bn", 64}, {"mlp", 64}}) {
-      const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain_backward);
+      const double s = epoch_seconds(model, data.train, batch, o.epoch_repeats, !o.plain);
       json row = {{"model", model}, {"batch", batch}, {"threads", threads}, {"seconds", s}};
       after = handoff_us();
       if (after) row["handoff_after_us"] = after->cross_us;

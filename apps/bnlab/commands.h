@@ -72,7 +72,7 @@ struct BenchOptions {
   int steps = 100;           // steps per timing window
   int repeats = 5;           // windows (the median is reported)
   int epoch_repeats = 3;     // full-epoch runs per workload (0: skip)
-  bool plain_backward = false;  // without the input-BatchNorm shortcut, to see what it buys
+  bool plain = false;  // every layer a step of its own (no fusion), to see what the training plan buys
   bool json = false;
   std::optional<std::string> data_dir;
 };

@@ -9,7 +9,7 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/data/fetch.h"
-#include "bnlab/model/sequential.h"
+#include "bnlab/model/fit.h"
 #include "cmd_experiments.h"
 #include "commands.h"
 
@@ -117,8 +117,8 @@ int main(int argc, char** argv) {
   bench->add_option("--steps", bench_opts.steps, "steps per timing window")->capture_default_str();
   bench->add_option("--repeats", bench_opts.repeats, "timing windows (median reported)")->capture_default_str();
   bench->add_option("--epoch-repeats", bench_opts.epoch_repeats, "full-epoch runs of each epoch workload (mlp at batch 32 and 64, mlp-bn at 64, whatever --models and --batch-sizes say), 0 to skip")->capture_default_str();
-  bench->add_flag("--plain-backward", bench_opts.plain_backward,
-                  "layer-by-layer backward, without the input-BatchNorm shortcut (to see what it buys)");
+  bench->add_flag("--plain", bench_opts.plain,
+                  "every layer on its own, without the training plan's fused steps (to see what they buy)");
   bench->add_flag("--json", bench_opts.json, "one JSON document on stdout");
   bench->add_option("--data-dir", bench_opts.data_dir, "data cache root");
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bnlab/core/stopwatch.h"
+#include "bnlab/model/fit.h"
 #include "bnlab/model/sequential.h"
 #include "console.h"
 

@@ -9,6 +9,7 @@
 
 #include "bnlab/data/splits.h"
 #include "bnlab/model/checkpoint.h"
+#include "bnlab/model/fit.h"
 #include "bnlab/model/sequential.h"
 #include "commands.h"
 #include "console.h"

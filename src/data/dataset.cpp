@@ -52,7 +52,7 @@ void prefetch_row(const uint8_t* row, int64_t f) {
 
 // out[i] = pixels of row source(i) / divide_by, and labels_out[i] its label, for i < n. Rows split
 // across threads (a batch of 64 MNIST images is 50,176 pixels), unless the caller is one thread of
-// a region (Sequential::forward_backward gathering a batch per thread). next (n_next indices, or
+// a region (a training plan gathering a batch per thread: model/plan.h). next (n_next indices, or
 // null): row next[i] is prefetched by the thread that gathers row i now, which is the thread that
 // gathers it in the next call with the same n (static schedule).
 template <class SourceRow>

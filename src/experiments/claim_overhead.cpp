@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bnlab/model/plan.h"
 #include "experiments/common.h"
 
 namespace bnlab::experiments {
@@ -32,9 +33,10 @@ Batches gather_batches(const Dataset& data, int batch, int count) {
   return b;
 }
 
-double window_ms(Sequential& model, const Batches& b, int steps) {
+// Training steps as fit runs them (model/plan.h).
+double window_ms(TrainingPlan& plan, const Batches& b, int steps) {
   const Stopwatch watch;
-  for (int i = 0; i < steps; ++i) model.train_step(b.x[i % b.x.size()], b.y[i % b.y.size()].data());
+  for (int i = 0; i < steps; ++i) plan.train_step(b.x[i % b.x.size()], b.y[i % b.y.size()].data());
   return 1000.0 * watch.seconds() / steps;
 }
 
@@ -54,12 +56,13 @@ OverheadPoint run_batch(const OverheadConfig& c, int batch, const Dataset& train
     Sequential bn = build_model(s, train);
     s.model = "mlp";
     Sequential no_bn = build_model(s, train);
-    window_ms(bn, batches, kWarmUp);
-    window_ms(no_bn, batches, kWarmUp);
+    TrainingPlan bn_plan(bn), no_bn_plan(no_bn);
+    window_ms(bn_plan, batches, kWarmUp);
+    window_ms(no_bn_plan, batches, kWarmUp);
     std::vector<double> with, without;
     for (int w = 0; w < c.windows; ++w) {
-      without.push_back(window_ms(no_bn, batches, c.steps));
-      with.push_back(window_ms(bn, batches, c.steps));
+      without.push_back(window_ms(no_bn_plan, batches, c.steps));
+      with.push_back(window_ms(bn_plan, batches, c.steps));
     }
     bn_ms.push_back(median(with));
     no_bn_ms.push_back(median(without));

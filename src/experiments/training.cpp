@@ -199,21 +199,4 @@ GradientNoise gradient_noise(Sequential& model, const Dataset& data, int batch_s
   return noise;
 }
 
-BufferSnapshot::BufferSnapshot(Sequential& model) : model_(model) {
-  for (const StateEntry& e : model.state_dict()) {
-    if (e.trainable) continue;
-    if (e.tensor) tensors_.push_back(*e.tensor);
-    if (e.counter) counters_.push_back(*e.counter);
-  }
-}
-
-void BufferSnapshot::restore() {
-  size_t t = 0, c = 0;
-  for (const StateEntry& e : model_.state_dict()) {
-    if (e.trainable) continue;
-    if (e.tensor) *e.tensor = tensors_[t++];
-    if (e.counter) *e.counter = counters_[c++];
-  }
-}
-
 }  // namespace bnlab::experiments

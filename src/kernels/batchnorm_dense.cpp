@@ -58,13 +58,14 @@ void group_rows(int g0, int g1, const float* Hr, const float* s, float* partials
 }
 
 // Rows [k0, k0 + w) of H, dW and s, and their groups' partial sums; k0 is a multiple of the group.
-void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, float* db, float* dz, const float* da,
-                const float* a, Activation act, const float* u, const float* W, const float* gamma, const float* beta,
-                int N, int C, int K, bool accumulate) {
-  if (da)
+// dz_written: dz, to be written first from da and a (null when dz is given).
+void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, float* db, const float* dz,
+                float* dz_written, const float* da, const float* a, Activation act, const float* u, const float* W,
+                const float* gamma, const float* beta, int N, int C, int K, bool accumulate) {
+  if (dz_written)
     for (int n = 0; n < N; ++n) {
       const int64_t row = (int64_t)n * K + k0;
-      activation_backward(dz + row, da + row, a + row, w, act);
+      activation_backward(dz_written + row, da + row, a + row, w, act);
     }
   // s[k] = sum_n dz[n, k], rows in order (as dense_backward sums db)
   std::fill(s + k0, s + k0 + w, 0.0f);
@@ -87,17 +88,17 @@ void rows_block(int k0, int w, float* H, float* s, float* partials, float* dW, f
   });
 }
 
-}  // namespace
-
-void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
-                              float* dz, const float* da, const float* a, Activation act, const float* u,
-                              const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate, const ThreadCopies& u_copies) {
-  if (da && act == Activation::Softmax) throw std::logic_error("batchnorm_dense_backward: softmax is not elementwise");
+// dz_written: as in rows_block.
+void backward(float* dW, float* db, float* dgamma, float* dbeta, float* scratch, const float* dz, float* dz_written,
+              const float* da, const float* a, Activation act, const float* u, const float* W, const float* gamma,
+              const float* beta, int N, int C, int K, bool accumulate, const ThreadCopies& u_copies) {
   static_assert(kColumnAlign % kBatchNormDenseGroup == 0, "blocks must hold whole groups");
+  float* s = scratch;
+  float* partials = s + batchnorm_dense_s_floats(K);
+  float* H = accumulate ? partials + 2LL * C * ((K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup) : nullptr;
   for_column_blocks(K, 2LL * N * C * K, [&](int k0, int w) {
-    rows_block(k0, w, H, s, partials, dW, db, dz, da, a, act, own_copy(u_copies, u), W, gamma, beta, N, C, K,
-               accumulate);
+    rows_block(k0, w, H, s, partials, dW, db, dz, dz_written, da, a, act, own_copy(u_copies, u), W, gamma, beta, N, C,
+               K, accumulate);
   });
   if (!accumulate) {
     if (dgamma) std::fill(dgamma, dgamma + C, 0.0f);
@@ -117,6 +118,24 @@ void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, fl
       for (int c = 0; c < C; ++c) dbeta[c] += pws[c];
     }
   }
+}
+
+}  // namespace
+
+void batchnorm_dense_backward(float* dW, float* db, float* dgamma, float* dbeta, float* scratch, const float* dz,
+                              const float* u, const float* W, const float* gamma, const float* beta, int N, int C,
+                              int K, bool accumulate, const ThreadCopies& u_copies) {
+  backward(dW, db, dgamma, dbeta, scratch, dz, nullptr, nullptr, nullptr, Activation::Linear, u, W, gamma, beta, N, C,
+           K, accumulate, u_copies);
+}
+
+void batchnorm_dense_backward_activation(float* dW, float* db, float* dgamma, float* dbeta, float* scratch, float* dz,
+                                         const float* da, const float* a, Activation act, const float* u,
+                                         const float* W, const float* gamma, const float* beta, int N, int C, int K,
+                                         bool accumulate, const ThreadCopies& u_copies) {
+  if (act == Activation::Softmax)
+    throw std::logic_error("batchnorm_dense_backward_activation: softmax is not elementwise");
+  backward(dW, db, dgamma, dbeta, scratch, dz, dz, da, a, act, u, W, gamma, beta, N, C, K, accumulate, u_copies);
 }
 
 }  // namespace bnlab

@@ -2,13 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <omp.h>
-
 #include <stdexcept>
 
 #include "bnlab/core/error.h"
 #include "bnlab/kernels/batchnorm.h"
-#include "core/parallel.h"
 
 namespace bnlab {
 
@@ -67,11 +64,10 @@ void BatchNormalization::check_training_batch(int N) const {
 
 void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
   last_mode_ = mode;
-  copies_ = 0;
   const int N = static_cast<int>(x.dim(0));
   y.resize(x.shape());
-  const float* gamma = gamma_or_null();
-  const float* beta = beta_or_null();
+  const float* gamma = options_.scale ? weight.data() : nullptr;
+  const float* beta = options_.center ? bias.data() : nullptr;
   if (mode == Mode::Eval) {
     batchnorm_fold(scale_.data(), shift_.data(), running_mean.data(), running_var.data(), gamma, beta,
                    C_, options_.eps);
@@ -79,99 +75,24 @@ void BatchNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
     return;
   }
   check_training_batch(N);
-  float* u = nullptr;
-  if (keep_normalized_) {
-    normalized_.resize(x.shape());
-    u = normalized_.data();
-  }
   if (options_.renorm)
-    batchnorm_renorm_forward_train(y.data(), u, mean_.data(), invstd_.data(), var_.data(), renorm_r_.data(),
+    batchnorm_renorm_forward_train(y.data(), nullptr, mean_.data(), invstd_.data(), var_.data(), renorm_r_.data(),
                                    renorm_d_.data(), x.data(), gamma, beta, running_mean.data(),
                                    running_var.data(), options_.rmax, options_.dmax, N, C_, options_.eps);
   else
-    batchnorm_forward_train(y.data(), u, mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
+    batchnorm_forward_train(y.data(), nullptr, mean_.data(), invstd_.data(), var_.data(), x.data(), gamma, beta, N,
                             C_, options_.eps);
-  update_moving_statistics(N);
+  update_moving_statistics(mean_.data(), var_.data(), N);
 }
 
-void BatchNormalization::forward_train_copies(const Tensor& x, Tensor& y, int copies, const ThreadCopies& x_copies) {
-  if (options_.renorm || !keep_normalized_ || copies < 1)
-    throw std::logic_error("BatchNormalization::forward_train_copies: plain BN keeping u, at least one copy");
-  last_mode_ = Mode::Train;
-  const int N = static_cast<int>(x.dim(0));
-  check_training_batch(N);
-  y.resize(x.shape());
-  normalized_.resize(x.shape());
-  if (static_cast<int>(copies_held_.size()) < copies - 1) copies_held_.resize(copies - 1);
-  copy_y_.assign(1, y.data());
-  copy_u_.assign(1, normalized_.data());
-  for (int t = 1; t < copies; ++t) {
-    Copy& c = copies_held_[t - 1];
-    c.y.resize(x.shape());
-    c.u.resize(x.shape());
-    c.invstd.resize({C_});
-    c.mean.resize(C_);
-    c.var.resize(C_);
-    copy_y_.push_back(c.y.data());
-    copy_u_.push_back(c.u.data());
-  }
-  copies_ = copies;
-  const float* gamma = gamma_or_null();
-  const float* beta = beta_or_null();
-  // Every thread normalises all columns of its copy, serially (the kernel's column-range form): the
-  // same arithmetic, in the same order, as the parallel forward. A thread making a copy not its own
-  // (fewer threads than copies: core/parallel.h's for_each_copy) reads copy 0 of x.
-  for_each_copy(copies, [&](int k) {
-    const float* xk = k == omp_get_thread_num() ? own_copy(x_copies, x.data()) : x.data();
-    if (k == 0) {
-      batchnorm_forward_train_columns(y.data(), normalized_.data(), mean_.data(), invstd_.data(), var_.data(), xk,
-                                      gamma, beta, N, C_, options_.eps, 0, C_);
-    } else {
-      Copy& c = copies_held_[k - 1];
-      batchnorm_forward_train_columns(c.y.data(), c.u.data(), c.mean.data(), c.invstd.data(), c.var.data(), xk,
-                                      gamma, beta, N, C_, options_.eps, 0, C_);
-    }
-  });
-  update_moving_statistics(N);
-}
-
-void BatchNormalization::begin_forward_train(const Tensor& x, Tensor& y) {
-  if (!columnwise()) throw std::logic_error("BatchNormalization: column-wise training forward for plain BN only");
-  last_mode_ = Mode::Train;
-  copies_ = 0;
-  const int N = static_cast<int>(x.dim(0));
-  check_training_batch(N);
-  y.resize(x.shape());
-}
-
-void BatchNormalization::forward_train_columns(const Tensor& x, Tensor& y, int c0, int w) {
-  batchnorm_forward_train_columns(y.data(), nullptr, mean_.data(), invstd_.data(), var_.data(), x.data(),
-                                  gamma_or_null(), beta_or_null(), static_cast<int>(x.dim(0)), C_, options_.eps, c0,
-                                  w);
-}
-
-void BatchNormalization::end_forward_train(const Tensor& x) { update_moving_statistics(static_cast<int>(x.dim(0))); }
-
-void BatchNormalization::begin_backward_train(const Tensor& x, Tensor& dx) {
-  if (last_mode_ != Mode::Train || !columnwise())
-    throw std::logic_error("BatchNormalization: column-wise backward after a plain training forward only");
-  start_grads({&weight_grad, &bias_grad});
-  dx.resize(x.shape());
-}
-
-void BatchNormalization::backward_train_columns(const Tensor& x, const Tensor& dy, Tensor& dx, int c0, int w) {
-  batchnorm_backward_train_columns(dx.data(), dgamma_or_null(), dbeta_or_null(), dy.data(), x.data(), mean_.data(),
-                                   invstd_.data(), gamma_or_null(), static_cast<int>(x.dim(0)), C_, c0, w);
-}
-
-void BatchNormalization::update_moving_statistics(int N) {
+void BatchNormalization::update_moving_statistics(const double* mean, const double* var, int N) {
   ++num_batches_tracked;
   if (options_.convention == BnConvention::Keras) {
     // moving = moving * momentum + batch * (1 - momentum), biased variance
     const float m = static_cast<float>(*options_.momentum), one_m = 1.0f - m;
     for (int c = 0; c < C_; ++c) {
-      running_mean[c] = running_mean[c] * m + static_cast<float>(mean_[c]) * one_m;
-      running_var[c] = running_var[c] * m + static_cast<float>(var_[c]) * one_m;
+      running_mean[c] = running_mean[c] * m + static_cast<float>(mean[c]) * one_m;
+      running_var[c] = running_var[c] * m + static_cast<float>(var[c]) * one_m;
     }
     return;
   }
@@ -179,23 +100,22 @@ void BatchNormalization::update_moving_statistics(int N) {
   const double m = options_.momentum ? *options_.momentum : 1.0 / num_batches_tracked;
   const double unbias = static_cast<double>(N) / (N - 1);
   for (int c = 0; c < C_; ++c) {
-    running_mean[c] = static_cast<float>((1.0 - m) * running_mean[c] + m * mean_[c]);
-    running_var[c] = static_cast<float>((1.0 - m) * running_var[c] + m * (var_[c] * unbias));
+    running_mean[c] = static_cast<float>((1.0 - m) * running_mean[c] + m * mean[c]);
+    running_var[c] = static_cast<float>((1.0 - m) * running_var[c] + m * (var[c] * unbias));
   }
 }
 
 void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  start_grads({&weight_grad, &bias_grad});
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize(x.shape());
-  float* dgamma = dgamma_or_null();
-  float* dbeta = dbeta_or_null();
+  float* dgamma = options_.scale ? weight_grad.data() : nullptr;
+  float* dbeta = options_.center ? bias_grad.data() : nullptr;
   if (last_mode_ == Mode::Eval) {
     batchnorm_backward_eval(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(),
                             running_mean.data(), running_var.data(), scale_.data(), N, C_, options_.eps);
     return;
   }
-  const float* gamma = gamma_or_null();
+  const float* gamma = options_.scale ? weight.data() : nullptr;
   if (options_.renorm)
     batchnorm_renorm_backward_train(dx ? dx->data() : nullptr, dgamma, dbeta, dy.data(), x.data(), mean_.data(),
                                     invstd_.data(), renorm_r_.data(), renorm_d_.data(), gamma, N, C_);

@@ -54,55 +54,31 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode mode) {
     softmax_forward(y.data(), y.data(), static_cast<int>(x.dim(0)), units_);
     return;
   }
-  forward_then(x, y, mode, {});
-}
-
-void Dense::forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then,
-                         const ThreadCopies& x_copies) {
-  if (activation_ == Activation::Softmax) throw std::logic_error("Dense::forward_then: softmax is not elementwise");
   last_mode_ = mode;
   const int N = static_cast<int>(x.dim(0));
   y.resize({N, units_});
-  dense_forward(y.data(), x.data(), weight.data(), use_bias_ ? bias.data() : nullptr, N, in_, units_, activation_,
-                then, x_copies);
+  dense_forward(y.data(), x.data(), weight.data(), use_bias_ ? bias.data() : nullptr, N, in_, units_, activation_);
 }
 
-void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) { backward_logits_then(x, dz, dx, {}); }
-
-void Dense::backward_logits_then(const Tensor& x, const Tensor& dz, Tensor* dx, const ColumnBlockFn& then_dx) {
+void Dense::backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) {
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize({N, in_});
-  dense_backward(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
-                 dz.data(), x.data(), weight.data(), N, in_, units_, accumulate_grads_, then_dx);
-}
-
-const Tensor& Dense::backward_activation(const Tensor& y, const Tensor& dy) {
-  const int N = static_cast<int>(y.dim(0));
-  dz_.resize({N, units_});
-  if (activation_ == Activation::Softmax)
-    softmax_backward(dz_.data(), dy.data(), y.data(), N, units_);
-  else
-    activation_backward(dz_.data(), dy.data(), y.data(), dz_.numel(), activation_);
-  return dz_;
+  dense_backward(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr, dz.data(),
+                 x.data(), weight.data(), N, in_, units_);
 }
 
 void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
-  backward_then(x, y, dy, dx, {});
-}
-
-void Dense::backward_then(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx,
-                          const ColumnBlockFn& then_dx) {
-  if (activation_ == Activation::Softmax) {
-    backward_logits_then(x, backward_activation(y, dy), dx, then_dx);
-    return;
-  }
-  // The activation's backward inside the kernel's parallel region, block by block.
   const int N = static_cast<int>(x.dim(0));
   dz_.resize({N, units_});
+  if (activation_ == Activation::Softmax) {  // row-wise: dz before the product
+    softmax_backward(dz_.data(), dy.data(), y.data(), N, units_);
+    backward_logits(x, dz_, dx);
+    return;
+  }
+  // The elementwise activation's backward inside the kernel's parallel region, block by block.
   if (dx) dx->resize({N, in_});
   dense_backward_activation(dx ? dx->data() : nullptr, weight_grad.data(), use_bias_ ? bias_grad.data() : nullptr,
-                            dz_.data(), dy.data(), y.data(), activation_, x.data(), weight.data(), N, in_, units_,
-                            accumulate_grads_, then_dx);
+                            dz_.data(), dy.data(), y.data(), activation_, x.data(), weight.data(), N, in_, units_);
 }
 
 std::vector<ParamRef> Dense::params() {

@@ -45,7 +45,6 @@ void LayerNormalization::forward(const Tensor& x, Tensor& y, Mode mode) {
 }
 
 void LayerNormalization::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  start_grads({&weight_grad, &bias_grad});
   const int N = static_cast<int>(x.dim(0));
   if (dx) dx->resize(x.shape());
   layernorm_backward(dx ? dx->data() : nullptr, options_.scale ? weight_grad.data() : nullptr,

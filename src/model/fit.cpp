@@ -1,5 +1,6 @@
-// Sequential::fit: the training loop, with checkpoints between steps, resumption from a saved
-// position, stop requests and a guard against non-finite losses and gradients.
+// The training loop (model/fit.h): each step runs the model's TrainingPlan, then its optimiser.
+#include "bnlab/model/fit.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include "bnlab/core/rng.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/kernels/optim.h"
+#include "bnlab/model/buffer_snapshot.h"
+#include "bnlab/model/plan.h"
 #include "bnlab/model/sequential.h"
 
 namespace bnlab {
@@ -26,37 +29,6 @@ TrainingPosition fresh_position(int64_t n, uint64_t seed) {
   p.order_rng = Rng(seed).state();
   return p;
 }
-
-// The moving statistics and batch counts a training forward pass updates, saved before each step
-// so that a bad batch leaves no trace in them (a few thousand floats: cheap next to the step).
-class MovingState {
- public:
-  explicit MovingState(Sequential& model) {
-    for (StateEntry& e : model.state_dict())
-      if (!e.trainable) entries_.push_back(e);
-  }
-  void save() {
-    tensors_.resize(entries_.size());
-    counters_.resize(entries_.size());
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].tensor) tensors_[i] = *entries_[i].tensor;
-      if (entries_[i].counter) counters_[i] = *entries_[i].counter;
-    }
-  }
-  void restore() {
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].tensor) *entries_[i].tensor = tensors_[i];
-      if (entries_[i].counter) *entries_[i].counter = counters_[i];
-    }
-  }
-
- private:
-  std::vector<StateEntry> entries_;
-  std::vector<Tensor> tensors_;
-  std::vector<int64_t> counters_;
-};
-
-}  // namespace
 
 class FitLoop {
  public:
@@ -87,25 +59,30 @@ class FitLoop {
   // to name it when its gradient is not finite.
   std::vector<const Layer*> owners_;
   std::vector<uint8_t> gradient_bad_;  // per trainable parameter: NaN or Inf in its gradient (the optimiser's)
-  MovingState moving_;
+  // The moving statistics and batch counts, saved before each step so that a bad batch leaves no
+  // trace in them.
+  BufferSnapshot buffers_;
+  std::optional<TrainingPlan> plan_;
+  std::vector<int32_t> labels_;  // the batch's
 };
 
 FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
-    : model_(model), train_(train), o_(o), n_(train.size()), moving_(model) {
+    : model_(model), train_(train), o_(o), n_(train.size()), buffers_(model) {
   check_options();
+  plan_.emplace(model, PlanOptions{o.fuse});
   steps_ = (n_ + o.batch_size - 1) / o.batch_size;
   pos_ = o.resume ? *o.resume : fresh_position(n_, o.seed);
   if (o.resume) check_resume();
-  for (const auto& l : model.layers_)  // the order of Sequential::trainable_params()
+  for (const auto& l : model.layers())  // the order of Sequential::trainable_params()
     for (const ParamRef& p : l->params())
       if (p.trainable) owners_.push_back(l.get());
-  if (owners_.size() != model.trainable_.size()) throw std::logic_error("FitLoop: parameters out of step with the model");
+  if (owners_.size() != model.trainable().size()) throw std::logic_error("FitLoop: parameters out of step with the model");
   gradient_bad_.assign(owners_.size(), 0);
   allocate_batch();
 }
 
 void FitLoop::check_options() const {
-  if (!model_.built_ || !model_.optimizer_) throw std::logic_error("Sequential::fit before build and compile");
+  if (!model_.built() || !model_.optimizer()) throw std::logic_error("Sequential::fit before build and compile");
   if (o_.epochs <= 0) throw InputError(fmt::format("epochs must be positive, got {}", o_.epochs));
   if (o_.batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", o_.batch_size));
   if (n_ == 0) throw InputError(train_.name + ": no training samples");
@@ -123,13 +100,12 @@ void FitLoop::check_resume() const {
 
 void FitLoop::allocate_batch() {
   const int64_t rows = std::min<int64_t>(o_.batch_size, n_);
-  int64_t per_sample = model_.input_shape_.numel();
-  for (const Shape& s : model_.output_shapes_) per_sample += s.numel();
+  int64_t per_sample = model_.input_shape().numel();
+  for (size_t i = 0; i < model_.layers().size(); ++i) per_sample += model_.output_shape(i).numel();
   if (rows * per_sample > kMaxBatchActivations)
     throw InputError(fmt::format("batch size {} needs {} activations per batch, more than the limit of {}; use a smaller batch",
                                  rows, rows * per_sample, kMaxBatchActivations));
-  model_.batch_x_.resize(model_.input_shape_.with_batch(rows));
-  model_.batch_y_.resize(rows);
+  labels_.resize(rows);
 }
 
 History FitLoop::run() {
@@ -162,26 +138,24 @@ void FitLoop::stop_if_requested(const Stopwatch& epoch) {
 void FitLoop::train_batch() {
   const int64_t begin = pos_.step * o_.batch_size;
   const int64_t rows = std::min<int64_t>(o_.batch_size, n_ - begin);
-  Tensor& x = model_.batch_x_;
-  int32_t* y = model_.batch_y_.data();
-  x.resize_batch(rows);
-  moving_.save();
+  int32_t* y = labels_.data();
+  buffers_.save();
 
-  // The batch is gathered inside the step: by each thread for itself when the input BatchNorm
-  // runs in copies (Sequential::forward_backward). Sets every gradient: no zero_grad.
+  // The batch is gathered inside the step: by each thread for itself when the plan's input
+  // BatchNorm asks for copies. The plan sets every gradient: no zero_grad.
   // The next batch of this epoch is prefetched while this one is gathered: shuffled rows are
   // scattered over the training set, larger than the last-level cache.
   const int64_t* indices = order_.data() + begin;
   const int64_t next_rows = std::min<int64_t>(o_.batch_size, std::max<int64_t>(0, n_ - begin - rows));
-  const LossResult r = model_.forward_backward(static_cast<int>(rows), y, [&](float* batch, int copy) {
+  const LossResult r = plan_->forward_backward(static_cast<int>(rows), y, [&](float* batch, int copy) {
     train_.gather(batch, copy == 0 ? y : nullptr, indices, rows, indices + rows, next_rows);
   });
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
   // The gradients are checked by the optimiser's step, in the same pass as the update.
   std::optional<std::string> problem = non_finite_loss(r);
-  if (!problem && !model_.optimizer_->step_if_finite(model_.trainable_, gradient_bad_)) problem = non_finite_gradient();
+  if (!problem && !model_.optimizer()->step_if_finite(model_.trainable(), gradient_bad_)) problem = non_finite_gradient();
   if (problem) {
-    moving_.restore();
+    buffers_.restore();
     if (o_.on_non_finite == NonFinitePolicy::Stop)
       throw TrainingStopped(TrainingStopped::Reason::NonFinite,
                             fmt::format("non-finite {} at epoch {}, step {}", *problem, pos_.epoch, pos_.step + 1));
@@ -207,7 +181,7 @@ std::optional<std::string> FitLoop::non_finite_loss(const LossResult& r) const {
 
 // The first parameter whose gradient the optimiser found non-finite (gradient_bad_).
 std::string FitLoop::non_finite_gradient() const {
-  const std::vector<ParamRef>& params = model_.trainable_;
+  const std::vector<ParamRef>& params = model_.trainable();
   for (size_t i = 0; i < params.size(); ++i)
     if (gradient_bad_[i]) return fmt::format("gradient of layer '{}' ({})", owners_[i]->name, params[i].name);
   return "gradient";
@@ -215,9 +189,9 @@ std::string FitLoop::non_finite_gradient() const {
 
 // The loss is only non-finite when some layer's output is; the output layer's is the logits.
 std::string FitLoop::first_non_finite_output() const {
-  const auto& layers = model_.layers_;
+  const auto& layers = model_.layers();
   for (size_t i = 0; i < layers.size(); ++i) {
-    const Tensor& out = model_.acts_[i + 1];
+    const Tensor& out = plan_->output(i);
     if (!all_finite(out.data(), out.numel())) return layers[i]->name;
   }
   return layers.back()->name;
@@ -249,6 +223,10 @@ void FitLoop::finish_epoch(const Stopwatch& epoch) {
   if (o_.checkpoint) o_.checkpoint(pos_);
 }
 
-History Sequential::fit(const Dataset& train, const FitOptions& options) { return FitLoop(*this, train, options).run(); }
+}  // namespace
+
+History fit(Sequential& model, const Dataset& train, const FitOptions& options) {
+  return FitLoop(model, train, options).run();
+}
 
 }  // namespace bnlab

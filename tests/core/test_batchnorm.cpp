@@ -200,7 +200,7 @@ TEST(BatchNorm, OnePassStatisticsMatchTwoPasses) {
 }
 
 // The input-BatchNorm + Dense backward (kernels/batchnorm_dense.h) in its two modes: set (H formed
-// in dW's rows, then overwritten) and accumulate (H in its own scratch). Accumulating onto P gives P
+// in dW's rows, then overwritten) and accumulate (H in the scratch). Accumulating onto P gives P
 // plus what setting gives: exactly for dW and db, to rounding for dgamma and dbeta. C = 100 ends in
 // a partial block of columns; K = 40 ends in a partial group of rows.
 TEST(BatchNormDense, AccumulateAddsWhatSetWrites) {
@@ -212,11 +212,11 @@ TEST(BatchNormDense, AccumulateAddsWhatSetWrites) {
   const Tensor P = random_tensor(Shape{K, C}, rng), Pb = random_tensor(Shape{K}, rng);
   const Tensor Pg = random_tensor(Shape{C}, rng), Pbeta = random_tensor(Shape{C}, rng);
   auto run = [&](bool accumulate) {
-    Tensor H(Shape{K, C}), s(Shape{K}), partials(Shape{batchnorm_dense_partials(C, K)}), dz(Shape{N, K});
+    Tensor scratch(Shape{batchnorm_dense_scratch(C, K, accumulate)}), dz(Shape{N, K});
     std::vector<Tensor> g = {P, Pb, Pg, Pbeta};  // dW, db, dgamma, dbeta
-    batchnorm_dense_backward(H.data(), s.data(), partials.data(), g[0].data(), g[1].data(), g[2].data(), g[3].data(),
-                             dz.data(), da.data(), a.data(), Activation::Tanh, u.data(), W.data(), gamma.data(),
-                             beta.data(), N, C, K, accumulate);
+    batchnorm_dense_backward_activation(g[0].data(), g[1].data(), g[2].data(), g[3].data(), scratch.data(), dz.data(),
+                                        da.data(), a.data(), Activation::Tanh, u.data(), W.data(), gamma.data(),
+                                        beta.data(), N, C, K, accumulate);
     return g;
   };
   const std::vector<Tensor> set = run(false), acc = run(true);

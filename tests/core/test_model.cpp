@@ -13,6 +13,8 @@
 #include "bnlab/kernels/optim.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
+#include "bnlab/model/fit.h"
+#include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/optim/optimizer.h"
 #include "gradcheck.h"
@@ -32,31 +34,6 @@ std::vector<int32_t> cycling_labels(int n) {
   std::vector<int32_t> labels(n);
   for (int i = 0; i < n; ++i) labels[i] = i % 3;
   return labels;
-}
-
-// got's gradients and state (weights, moving statistics) equal want's, bit for bit.
-void expect_same_gradients_and_state(Sequential& got, Sequential& want) {
-  std::vector<ParamRef> pg = got.trainable_params(), pw = want.trainable_params();
-  ASSERT_EQ(pg.size(), pw.size());
-  for (size_t k = 0; k < pg.size(); ++k)
-    EXPECT_EQ(std::memcmp(pg[k].grad->data(), pw[k].grad->data(), pg[k].grad->numel() * sizeof(float)), 0)
-        << "gradient " << k << " (" << pg[k].name << ")";
-  std::vector<StateEntry> sg = got.state_dict(), sw = want.state_dict();
-  ASSERT_EQ(sg.size(), sw.size());
-  for (size_t k = 0; k < sg.size(); ++k) {
-    if (!sg[k].tensor) continue;
-    EXPECT_EQ(std::memcmp(sg[k].tensor->data(), sw[k].tensor->data(), sg[k].tensor->numel() * sizeof(float)), 0)
-        << sg[k].key;
-  }
-}
-
-// Every copy of the BN's output equals copy 0, and every copy of u equals normalized() (numel floats).
-void expect_copies_match(const BatchNormalization& bn, int64_t numel) {
-  const ThreadCopies outs = bn.output_copies(), us = bn.normalized_copies();
-  for (int t = 0; t < outs.count; ++t) {
-    EXPECT_EQ(std::memcmp(outs.data[t], outs.data[0], numel * sizeof(float)), 0) << "output copy " << t;
-    EXPECT_EQ(std::memcmp(us.data[t], bn.normalized().data(), numel * sizeof(float)), 0) << "u copy " << t;
-  }
 }
 
 // Flatten's output is a view of its input: the same floats, never written through.
@@ -189,7 +166,7 @@ TEST(Loss, FusedSoftmaxCrossEntropyIsStable) {
 void expect_gradients_match_central_differences(Sequential& m, const Tensor& x, const int32_t* labels) {
   const double n = static_cast<double>(x.dim(0));
   std::vector<ParamRef> params = m.trainable_params();
-  std::vector<Tensor> analytic;  // each forward_backward sets the gradients, so keep them aside
+  std::vector<Tensor> analytic;  // each forward_backward adds to the gradients, so keep them aside
   for (ParamRef& p : params) analytic.push_back(*p.grad);
   for (size_t k = 0; k < params.size(); ++k) {
     Tensor& value = *params[k].value;
@@ -216,232 +193,6 @@ TEST(Gradients, WholeModelLossGradient) {
   const LossResult base = m.forward_backward(x, labels);
   EXPECT_GT(base.loss_sum, 0.0);
   expect_gradients_match_central_differences(m, x, labels);
-}
-
-// The input-BatchNorm shortcut (kernels/batchnorm_dense.h) gives the layer-by-layer gradients:
-// checked against the plain backward of the same model, and numerically, for each shape the
-// shortcut takes (hidden activation, softmax output right after the BN, renorm, no gamma/beta).
-TEST(Gradients, InputBatchNormShortcutMatchesLayerByLayer) {
-  for (const char* spec : {"flatten,bn,dense:7:relu,bn,dense:3:softmax", "flatten,bn,dense:3:softmax",
-                           "flatten,bn:renorm:rmax=1.5:dmax=0.5,dense:5:tanh,dense:3:softmax",
-                           "flatten,bn:center=0,dense:5:relu,dense:3", "flatten,bn:scale=0:torch,dense:3:softmax"}) {
-    SCOPED_TRACE(spec);
-    Sequential fused = built(spec, Shape{3, 4}), plain = built(spec, Shape{3, 4});
-    ASSERT_TRUE(fused.fused_input_batchnorm());
-    plain.set_fused_input_batchnorm(false);
-    ASSERT_FALSE(plain.fused_input_batchnorm());
-    Rng rng(9);
-    Tensor x = testing::random_tensor(Shape{8, 3, 4}, rng);
-    for (int64_t i = 0; i < x.numel(); ++i) x[i] = x[i] * 3.0f + 5.0f;  // off-centre, as raw inputs are
-    const int32_t labels[8] = {0, 1, 2, 0, 1, 2, 2, 1};
-    // Non-trivial gamma and beta, the same in both.
-    for (Sequential* m : {&fused, &plain})
-      for (ParamRef& p : m->trainable_params())
-        for (int64_t i = 0; i < p.value->numel(); ++i) (*p.value)[i] += 0.1f * std::sin(1.0f + i);
-    fused.zero_grad();
-    plain.zero_grad();
-    EXPECT_EQ(fused.forward_backward(x, labels).loss_sum, plain.forward_backward(x, labels).loss_sum);
-    std::vector<ParamRef> pf = fused.trainable_params(), pp = plain.trainable_params();
-    ASSERT_EQ(pf.size(), pp.size());
-    for (size_t k = 0; k < pf.size(); ++k) {
-      float largest = 0.0f;
-      for (int64_t i = 0; i < pp[k].grad->numel(); ++i) largest = std::max(largest, std::fabs((*pp[k].grad)[i]));
-      for (int64_t i = 0; i < pp[k].grad->numel(); ++i)
-        EXPECT_NEAR((*pf[k].grad)[i], (*pp[k].grad)[i], 1e-6f + 1e-5f * largest) << pf[k].name << "[" << i << "]";
-    }
-    // And numerically, through the shortcut. Not for renorm: its gradient holds r and d constant
-    // (the paper's stop_gradient), and each forward moves the moving statistics they come from.
-    if (std::strstr(spec, "renorm")) continue;
-    expect_gradients_match_central_differences(fused, x, labels);
-  }
-}
-
-// Large enough for the products to be split across threads (core/parallel.h), with 200 units: the
-// blocks of rows k end inside a group of 16. Same gradients as layer by layer, and bit-identical
-// for 1 and 3 threads (the partial sums of dgamma and dbeta go by groups of rows, not by threads).
-TEST(Gradients, InputBatchNormShortcutSplitAcrossThreads) {
-  const char* spec = "flatten,bn,dense:200:relu,dense:3:softmax";
-  Rng rng(4);
-  Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
-  const std::vector<int32_t> labels = cycling_labels(48);
-  auto gradients = [&](bool shortcut, int threads) {
-    set_num_threads(threads);
-    Sequential m = built(spec, Shape{16, 16});
-    m.set_fused_input_batchnorm(shortcut);
-    for (ParamRef& p : m.trainable_params())
-      for (int64_t i = 0; i < p.value->numel(); ++i) (*p.value)[i] += 0.1f * std::sin(1.0f + i);
-    m.zero_grad();
-    m.forward_backward(x, labels.data());
-    std::vector<std::vector<float>> g;
-    for (ParamRef& p : m.trainable_params()) g.emplace_back(p.grad->data(), p.grad->data() + p.grad->numel());
-    return g;
-  };
-  const auto one = gradients(true, 1), three = gradients(true, 3), plain = gradients(false, 3);
-  set_num_threads(0);
-  ASSERT_EQ(one.size(), plain.size());
-  for (size_t k = 0; k < one.size(); ++k) {
-    EXPECT_EQ(one[k], three[k]) << "parameter " << k;
-    float largest = 0.0f;
-    for (float v : plain[k]) largest = std::max(largest, std::fabs(v));
-    for (size_t i = 0; i < one[k].size(); ++i)
-      EXPECT_NEAR(three[k][i], plain[k][i], 1e-6f + 1e-5f * largest) << "parameter " << k << "[" << i << "]";
-  }
-}
-
-// Hidden BatchNormalizations run inside the Dense layers' parallel regions (forward after the Dense
-// before, backward in the input gradient of the Dense after): bit-identical to the separate layers,
-// for 1 and 3 threads, with the softmax layer or a hidden one after the BN, a batch that shrinks
-// (the last, partial one) and the moving statistics; renorm and a BN as the last layer stay apart.
-TEST(Gradients, BatchNormInsideDenseRegionsIsBitIdentical) {
-  for (const char* spec : {"flatten,bn,dense:200:relu,bn,dense:72:tanh,bn,dense:3:softmax",
-                           "flatten,dense:40:relu,bn:torch,dense:3:softmax", "flatten,dense:40:relu,bn:scale=0,dense:3",
-                           "flatten,dense:40:relu,bn:renorm,dense:3:softmax", "flatten,dense:8:relu,dense:3,bn"}) {
-    SCOPED_TRACE(spec);
-    Rng rng(6);
-    const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng);
-    const Tensor small = testing::random_tensor(Shape{7, 16, 16}, rng);
-    const std::vector<int32_t> labels = cycling_labels(48);
-    auto run = [&](bool fused, int threads) {
-      set_num_threads(threads);
-      Sequential m = built(spec, Shape{16, 16});
-      m.set_fused_batchnorm_columns(fused);
-      std::vector<std::vector<float>> out;
-      for (const Tensor* x : {&big, &small, &big}) {
-        const LossResult r = m.forward_backward(*x, labels.data());
-        out.push_back({static_cast<float>(r.loss_sum)});
-        for (ParamRef& p : m.trainable_params()) out.emplace_back(p.grad->data(), p.grad->data() + p.grad->numel());
-      }
-      for (StateEntry& e : m.state_dict())
-        if (e.tensor && !e.trainable) out.emplace_back(e.tensor->data(), e.tensor->data() + e.tensor->numel());
-      return out;
-    };
-    const auto plain = run(false, 3);
-    EXPECT_EQ(run(true, 3), plain);
-    EXPECT_EQ(run(true, 1), run(false, 1));
-  }
-  set_num_threads(0);
-}
-
-// forward_backward on a batch the model gathers itself (fit's form): with an input BatchNorm before
-// a Dense layer (layers/batchnorm.h's forward_train_copies), each thread of the Dense layer's
-// region gathers the whole batch; otherwise the calling thread gathers it once.
-// Bit-identical to forward_backward on the gathered batch: loss, labels, gradients, moving
-// statistics, each copy of the BN's output; for 1 and 3 threads, with a batch small enough for one
-// thread, without an input BN, a Dropout before the BN (gathered once) and renorm.
-TEST(Gradients, GatheringInsideTheStepIsBitIdentical) {
-  Rng rng(7);
-  const Tensor pool = testing::random_tensor(Shape{60, 16, 16}, rng);
-  const int64_t f = 16 * 16;
-  std::vector<int32_t> pool_labels(60);
-  for (int n = 0; n < 60; ++n) pool_labels[n] = (n * 7) % 3;
-  // spec, and whether 48 rows on 3 threads are gathered per thread
-  const std::pair<const char*, bool> cases[] = {{"flatten,bn,dense:200:relu,bn,dense:72:tanh,dense:3:softmax", true},
-                                                {"flatten,bn:torch:scale=0,dense:64:relu,dense:3", true},
-                                                {"flatten,dense:200:relu,bn,dense:3:softmax", false},
-                                                {"flatten,dense:40:relu,dense:3:softmax", false},
-                                                {"dropout:0.25,flatten,bn,dense:200:relu,dense:3:softmax", false},
-                                                {"flatten,bn:renorm,dense:200:relu,dense:3:softmax", false}};
-  for (const auto& [spec, per_thread] : cases) {
-    for (int threads : {1, 3}) {
-      SCOPED_TRACE(std::string(spec) + ", threads " + std::to_string(threads));
-      set_num_threads(threads);
-      Sequential given = built(spec, Shape{16, 16}), gathered = built(spec, Shape{16, 16});
-      for (int64_t N : {48, 7, 48}) {
-        const int64_t first = N == 7 ? 50 : 3;  // rows [first, first + N) of the pool
-        Tensor x(Shape{N, 16, 16});
-        std::memcpy(x.data(), pool.data() + first * f, N * f * sizeof(float));
-        const LossResult want = given.forward_backward(x, pool_labels.data() + first);
-        std::vector<int32_t> labels(N, -1);
-        std::vector<int> calls(threads, 0);
-        const LossResult got = gathered.forward_backward(static_cast<int>(N), labels.data(), [&](float* out, int copy) {
-          ++calls.at(copy);  // each copy by its own thread
-          std::memcpy(out, pool.data() + first * f, N * f * sizeof(float));
-          if (copy == 0) std::memcpy(labels.data(), pool_labels.data() + first, N * sizeof(int32_t));
-        });
-        EXPECT_EQ(got.loss_sum, want.loss_sum);
-        EXPECT_EQ(got.correct, want.correct);
-        EXPECT_EQ(labels, std::vector<int32_t>(pool_labels.begin() + first, pool_labels.begin() + first + N));
-        // One gather, or one per copy when the input BN runs in copies (3 threads, 48 rows).
-        const bool copies = per_thread && threads > 1 && N == 48;
-        EXPECT_EQ(calls, copies ? std::vector<int>(threads, 1) : [&] {
-          std::vector<int> one(threads, 0);
-          one[0] = 1;
-          return one;
-        }());
-        expect_same_gradients_and_state(gathered, given);
-        if (auto* bn = dynamic_cast<BatchNormalization*>(&gathered.layer(1))) {
-          EXPECT_EQ(bn->output_copies().count, copies ? threads : 0);
-          expect_copies_match(*bn, N * f);
-        }
-      }
-    }
-  }
-  set_num_threads(0);
-}
-
-// The same with fewer threads than copies: a step started inside another parallel region gets
-// teams of one thread (nesting off), while the model still asks for 3. Every copy of the batch and of
-// the BN's output is still written, and the results are the 3-thread ones, bit for bit.
-TEST(Gradients, GatheringInsideTheStepWithFewerThreadsThanCopies) {
-  set_num_threads(3);
-  const int levels = omp_get_max_active_levels();
-  omp_set_max_active_levels(1);
-  const char* spec = "flatten,bn,dense:200:relu,bn,dense:3:softmax";
-  Rng rng(8);
-  const Tensor x = testing::random_tensor(Shape{48, 16, 16}, rng);
-  const std::vector<int32_t> want_labels = cycling_labels(48);
-  Sequential given = built(spec, Shape{16, 16}), gathered = built(spec, Shape{16, 16});
-  const LossResult want = given.forward_backward(x, want_labels.data());
-  std::vector<int32_t> labels(48, -1);
-  LossResult got;
-  int team = 0;
-#pragma omp parallel num_threads(2)
-  if (omp_get_thread_num() == 0) {
-    got = gathered.forward_backward(48, labels.data(), [&](float* out, int copy) {
-#pragma omp atomic write
-      team = omp_get_num_threads();
-      std::memcpy(out, x.data(), x.numel() * sizeof(float));
-      if (copy == 0) labels = want_labels;
-    });
-  }
-  omp_set_max_active_levels(levels);
-  set_num_threads(0);
-  EXPECT_EQ(team, 1);
-  EXPECT_EQ(got.loss_sum, want.loss_sum);
-  EXPECT_EQ(labels, want_labels);
-  expect_same_gradients_and_state(gathered, given);
-  const auto& bn = static_cast<const BatchNormalization&>(gathered.layer(1));
-  ASSERT_EQ(bn.output_copies().count, 3);
-  expect_copies_match(bn, x.numel());
-}
-
-// A model's forward_backward sets the gradients (no zero_grad between steps), with and without the
-// input-BatchNorm shortcut; a layer on its own accumulates, as PyTorch's do.
-TEST(Gradients, ModelSetsGradientsLayersAloneAccumulate) {
-  for (const char* spec : {"flatten,bn,dense:5:relu,bn,dense:3:softmax", "flatten,dense:5:relu,ln,dense:3:softmax"}) {
-    SCOPED_TRACE(spec);
-    Sequential m = built(spec, Shape{3, 4});
-    Rng rng(2);
-    const Tensor x = testing::random_tensor(Shape{8, 3, 4}, rng);
-    const int32_t labels[8] = {0, 1, 2, 0, 1, 2, 2, 1};
-    m.forward_backward(x, labels);
-    std::vector<Tensor> once;
-    for (ParamRef& p : m.trainable_params()) once.push_back(*p.grad);
-    m.forward_backward(x, labels);
-    std::vector<ParamRef> params = m.trainable_params();
-    for (size_t k = 0; k < params.size(); ++k)
-      for (int64_t i = 0; i < once[k].numel(); ++i) ASSERT_EQ((*params[k].grad)[i], once[k][i]) << params[k].name;
-  }
-  Dense d(3);
-  Rng rng(3);
-  d.build(Shape{4}, rng);
-  const Tensor x = testing::random_tensor(Shape{2, 4}, rng), dy = testing::random_tensor(Shape{2, 3}, rng);
-  Tensor y;
-  d.forward(x, y, Mode::Train);
-  d.backward(x, y, dy, nullptr);
-  const Tensor first = d.weight_grad;
-  d.backward(x, y, dy, nullptr);
-  for (int64_t i = 0; i < first.numel(); ++i) EXPECT_FLOAT_EQ(d.weight_grad[i], 2 * first[i]);
 }
 
 // The optimiser's guarded step over parameters large enough to be split across threads: a NaN
@@ -477,13 +228,6 @@ TEST(Optimizer, StepIfFiniteUpdatesNothingWhenAnyGradientIsNotFinite) {
   for (size_t i = 0; i < values.size(); ++i)
     EXPECT_EQ(std::memcmp(values[i].data(), before[i].data(), values[i].numel() * sizeof(float)), 0) << i;
   set_num_threads(0);
-}
-
-TEST(Gradients, InputBatchNormShortcutOnlyWhereTheModelHasThatShape) {
-  EXPECT_TRUE(built("flatten,bn,dense:4,dense:3", Shape{2, 2}).fused_input_batchnorm());
-  EXPECT_FALSE(built("flatten,dense:4,bn,dense:3", Shape{2, 2}).fused_input_batchnorm());
-  EXPECT_FALSE(built("flatten,bn,relu,dense:3", Shape{2, 2}).fused_input_batchnorm());
-  EXPECT_FALSE(built("flatten,ln,dense:3", Shape{2, 2}).fused_input_batchnorm());
 }
 
 // Synthetic data with a large offset (raw 0..255 pixels, not divided): the class is which of two
@@ -550,9 +294,10 @@ TEST(Training, StepsFinishWithoutSetNumThreads) {
   Rng rng(12);
   const Tensor x = testing::random_tensor(Shape{64, 28, 28}, rng);
   const std::vector<int32_t> labels = cycling_labels(64);
+  TrainingPlan plan(m);
   double first = 0.0, last = 0.0;
   for (int step = 0; step < 5; ++step) {
-    const LossResult r = m.train_step(x, labels.data(), nullptr, step);
+    const LossResult r = plan.train_step(x, labels.data());
     (step == 0 ? first : last) = r.loss_sum;
   }
   EXPECT_LT(last, first);

@@ -21,6 +21,7 @@
 #include "bnlab/kernels/loss.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
+#include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 
 namespace bnlab {
@@ -190,7 +191,10 @@ void make_batch(int s, Tensor& x, std::vector<int32_t>& labels) {
   }
 }
 
-void check_mlp_run(const std::string& file, const std::string& spec, AdamOptions adam) {
+// Ten steps of the model against PyTorch's, through the plain loop or through the training plan
+// that fit runs (model/plan.h).
+void check_mlp_run(const std::string& file, const std::string& spec, AdamOptions adam, bool planned) {
+  SCOPED_TRACE(planned ? "the training plan" : "the plain loop");
   const Fixture f(file);
   Sequential m = make_model(spec);
   m.build(Shape{784}, 0);
@@ -206,10 +210,11 @@ void check_mlp_run(const std::string& file, const std::string& spec, AdamOptions
   for (int n = 0; n < 64; ++n) ASSERT_EQ(labels[n], want_labels[n]);
 
   const std::vector<float> loss = f.f32("loss"), accuracy = f.f32("accuracy");
+  TrainingPlan plan(m);
   for (int s = 0; s < 10; ++s) {
     make_batch(s, x, labels);
-    m.zero_grad();
-    const LossResult r = m.forward_backward(x, labels.data());
+    if (!planned) m.zero_grad();
+    const LossResult r = planned ? plan.forward_backward(x, labels.data()) : m.forward_backward(x, labels.data());
     EXPECT_NEAR(r.loss_sum / 64, loss[s], 1e-5 * loss[s]) << "loss at step " << s;
     EXPECT_EQ(r.correct, std::lround(accuracy[s] * 64)) << "accuracy at step " << s;
     if (s == 0) {
@@ -249,11 +254,13 @@ TEST(TorchFixtures, SeedBnMlpTenStepsTorchConventions) {
   AdamOptions adam;
   adam.epsilon = 1e-8;
   adam.style = AdamStyle::Torch;
-  check_mlp_run("mlp_bn_torch.safetensors", "flatten,bn:torch,dense:256:relu,bn:torch,dense:128:relu,bn:torch,dense:10:softmax", adam);
+  for (bool planned : {false, true})
+    check_mlp_run("mlp_bn_torch.safetensors",
+                  "flatten,bn:torch,dense:256:relu,bn:torch,dense:128:relu,bn:torch,dense:10:softmax", adam, planned);
 }
 
 TEST(TorchFixtures, SeedBnMlpTenStepsKerasConventions) {
-  check_mlp_run("mlp_bn_keras.safetensors", "mlp-bn", AdamOptions{});
+  for (bool planned : {false, true}) check_mlp_run("mlp_bn_keras.safetensors", "mlp-bn", AdamOptions{}, planned);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "bnlab/data/dataset.h"
+#include "bnlab/model/buffer_snapshot.h"
+#include "bnlab/model/fit.h"
 #include "bnlab/model/sequential.h"
 
 namespace bnlab::experiments {
@@ -88,18 +90,5 @@ struct GradientNoise {
   double variance = NAN, signal = NAN;
 };
 GradientNoise gradient_noise(Sequential& model, const Dataset& data, int batch_size, int batches, uint64_t seed);
-
-// The non-trainable state (moving statistics, counters), saved at construction and put back by
-// restore(), so that a measurement may run training-mode forwards without changing the model.
-class BufferSnapshot {
- public:
-  explicit BufferSnapshot(Sequential& model);
-  void restore();
-
- private:
-  Sequential& model_;
-  std::vector<Tensor> tensors_;
-  std::vector<int64_t> counters_;
-};
 
 }  // namespace bnlab::experiments

@@ -21,29 +21,37 @@
 // and then over those groups in order, so the result does not depend on the thread count.
 #include <cstdint>
 
+#include "bnlab/core/work_split.h"
 #include "bnlab/kernels/activation.h"
-#include "bnlab/kernels/dense.h"
 
 namespace bnlab {
 
 inline constexpr int kBatchNormDenseGroup = 16;  // rows of k per partial sum of dgamma and dbeta
 
-// Floats of scratch `partials` needs: two rows of C per group of kBatchNormDenseGroup rows of k.
-inline int64_t batchnorm_dense_partials(int C, int K) {
-  return 2LL * C * ((K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup);
+// Floats of `scratch` the kernels need: s (K, padded to whole 64-byte lines), two rows of C of
+// partial sums per group of kBatchNormDenseGroup rows of k, and H (K, C) when accumulating (else H
+// is formed in dW's rows and turned into dW in place).
+inline int64_t batchnorm_dense_s_floats(int K) { return (K + 15) / 16 * 16; }
+inline int64_t batchnorm_dense_scratch(int C, int K, bool accumulate) {
+  const int64_t groups = (K + kBatchNormDenseGroup - 1) / kBatchNormDenseGroup;
+  return batchnorm_dense_s_floats(K) + 2LL * C * groups + (accumulate ? int64_t{K} * C : 0);
 }
 
-// dz: (N, K): dL/dz; when da is given it is written first, dz = act'(a, da) (act elementwise:
-//     a, da: (N, K), the Dense layer's output and its gradient; dz may be da)
-// H: (K, C) scratch, used only when accumulating (else H is formed in dW, then overwritten)
-// s: (K) scratch   partials: batchnorm_dense_partials(C, K) scratch
 // dW: (K, C)  db: (K) or null  dgamma, dbeta: (C) or null  (all accumulated, or all set when
 // accumulate is false)
+// scratch: batchnorm_dense_scratch(C, K, accumulate) floats
+// dz: (N, K): dL/dz (the Dense layer's gradient before its activation, or of its logits)
 // u: (N, C); a thread reads its own copy in u_copies when it has one (core/work_split.h)
 // W: (K, C)  gamma, beta: (C) or null (scale=False / center=False: gamma = 1, beta = 0)
-void batchnorm_dense_backward(float* H, float* s, float* partials, float* dW, float* db, float* dgamma, float* dbeta,
-                              float* dz, const float* da, const float* a, Activation act, const float* u,
-                              const float* W, const float* gamma, const float* beta, int N, int C, int K,
-                              bool accumulate = true, const ThreadCopies& u_copies = {});
+void batchnorm_dense_backward(float* dW, float* db, float* dgamma, float* dbeta, float* scratch, const float* dz,
+                              const float* u, const float* W, const float* gamma, const float* beta, int N, int C,
+                              int K, bool accumulate = true, const ThreadCopies& u_copies = {});
+
+// The same from dL/da of an elementwise activation a = act(z) (Linear, ReLU, Sigmoid, Tanh):
+// dz = act'(a, da) is written to dz (N, K) first, block by block.  a, da: (N, K); dz may be da.
+void batchnorm_dense_backward_activation(float* dW, float* db, float* dgamma, float* dbeta, float* scratch, float* dz,
+                                         const float* da, const float* a, Activation act, const float* u,
+                                         const float* W, const float* gamma, const float* beta, int N, int C, int K,
+                                         bool accumulate = true, const ThreadCopies& u_copies = {});
 
 }  // namespace bnlab

@@ -18,7 +18,6 @@
 // statistics are updated as in the chosen convention; inference is unchanged.
 #include <optional>
 
-#include "bnlab/kernels/dense.h"
 #include "bnlab/layers/layer.h"
 
 namespace bnlab {
@@ -55,71 +54,24 @@ class BatchNormalization : public Layer {
   std::vector<CounterRef> counters() override { return {{"num_batches_tracked", &num_batches_tracked}}; }
 
   const BatchNormOptions& options() const { return options_; }
-
-  // When set, a training forward also keeps the normalised input u (y = u * gamma + beta), for a
-  // following Dense layer to give gamma's and beta's gradients (kernels/batchnorm_dense.h).
-  void set_keep_normalized(bool keep) { keep_normalized_ = keep; }
-  // u of the last training forward: (N, C); empty unless kept.
-  const Tensor& normalized() const { return normalized_; }
-
-  // The training forward computed in full by each of `copies` threads at once, each into its own y
-  // and u (copy 0: y and normalized(); the others held here), for a following Dense layer whose
-  // threads then read only what they wrote themselves (Sequential's input BatchNorm: the threads
-  // of the Dense layer's region need the whole normalised batch, and reading another core's half
-  // of it costs more than normalising it again). The same results as forward in Mode::Train.
-  // Plain BN (not renorm) keeping its normalised input; copies >= 1.
-  // x_copies: copies of x, one per thread (each thread reads its own, x when it has none).
-  void forward_train_copies(const Tensor& x, Tensor& y, int copies, const ThreadCopies& x_copies = {});
-  // The copies of y and of u made by the last training forward (none after a plain forward);
-  // valid until the next forward.
-  ThreadCopies output_copies() const { return {copy_y_.data(), copies_}; }
-  ThreadCopies normalized_copies() const { return {copy_u_.data(), copies_}; }
-
-  // The training forward and backward a block of columns at a time, for a Dense layer next to this
-  // BN that calls them from inside its own parallel region (Sequential: a Dense's forward runs the
-  // following BN's, a Dense's input gradient the preceding BN's backward; kernels/dense.h):
-  //   forward:  begin_forward_train(x, y), forward_train_columns(x, y, c0, w) for every block,
-  //             then end_forward_train(x) (the moving statistics);
-  //   backward: begin_backward_train(x, dx), then backward_train_columns(x, dy, dx, c0, w).
-  // The same results as forward and backward in Mode::Train. Plain BN only: columnwise() is false
-  // for Batch Renormalization and when the normalised input is kept.
-  bool columnwise() const { return !options_.renorm && !keep_normalized_; }
-  void begin_forward_train(const Tensor& x, Tensor& y);
-  void forward_train_columns(const Tensor& x, Tensor& y, int c0, int w);
-  void end_forward_train(const Tensor& x);
-  void begin_backward_train(const Tensor& x, Tensor& dx);
-  void backward_train_columns(const Tensor& x, const Tensor& dy, Tensor& dx, int c0, int w);
+  // InputError unless a training batch has more than one sample per feature.
+  void check_training_batch(int N) const;
+  // Folds a training batch's mean and biased variance, (C) each, into the moving statistics by the
+  // layer's convention; once per training forward (forward does it, and so does a plan's step that
+  // normalises for this layer: model/plan.h).
+  void update_moving_statistics(const double* mean, const double* var, int N);
 
   // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
   Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
   int64_t num_batches_tracked = 0;
 
  private:
-  void update_moving_statistics(int N);
-  void check_training_batch(int N) const;  // InputError unless N > 1
-  // gamma, beta and their gradients for the kernels: null when scale / center is off.
-  const float* gamma_or_null() const { return options_.scale ? weight.data() : nullptr; }
-  const float* beta_or_null() const { return options_.center ? bias.data() : nullptr; }
-  float* dgamma_or_null() { return options_.scale ? weight_grad.data() : nullptr; }
-  float* dbeta_or_null() { return options_.center ? bias_grad.data() : nullptr; }
-
   BatchNormOptions options_;
   int C_ = 0;
   std::vector<double> mean_, var_;  // batch statistics of the last training forward
   Tensor invstd_;
   Tensor renorm_r_, renorm_d_;  // Batch Renormalization's corrections of the last training forward
   Tensor scale_, shift_;        // folded moving statistics of the last inference forward
-  bool keep_normalized_ = false;
-  Tensor normalized_;
-  // forward_train_copies: copies 1.. of y and u, and each copy's batch statistics (copy 0 uses
-  // the members above); pointers to every copy's y and u; the number of copies last made.
-  struct Copy {
-    Tensor y, u, invstd;
-    std::vector<double> mean, var;
-  };
-  std::vector<Copy> copies_held_;
-  std::vector<const float*> copy_y_, copy_u_;
-  int copies_ = 0;
 };
 
 }  // namespace bnlab

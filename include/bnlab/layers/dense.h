@@ -1,9 +1,8 @@
 #pragma once
-// Dense (fully connected) layer with a fused activation:  y = act(x W^T + b).
+// Dense (fully connected) layer with a fused activation:  y = act(x W^T + b)  (kernels/dense.h).
 // W is stored as PyTorch's nn.Linear weight, (units, in); Keras' kernel is its transpose.
 // Defaults follow Keras: Glorot-uniform W (limit sqrt(6 / (in + units))), zero bias.
 #include "bnlab/kernels/activation.h"
-#include "bnlab/kernels/dense.h"
 #include "bnlab/layers/layer.h"
 
 namespace bnlab {
@@ -25,25 +24,8 @@ class Dense : public Layer {
   void backward_logits(const Tensor& x, const Tensor& dz, Tensor* dx) override;
   int torch_modules() const override { return activation_ == Activation::Linear ? 1 : 2; }
 
-  // dL/dz (before the activation) from the output y and dL/dy; the buffer is reused across steps.
-  const Tensor& backward_activation(const Tensor& y, const Tensor& dy);
-  // That buffer, sized (N, units), for a kernel to write dz into.
-  Tensor& dz_buffer(int N) {
-    dz_.resize({N, units_});
-    return dz_;
-  }
-
-  // forward, backward and backward_logits with work on each block of columns of the output
-  // (forward) or of dx (backward) inside the kernel's parallel region (kernels/dense.h):
-  // Sequential runs a following BatchNormalization's forward, and a preceding one's backward, in
-  // them. forward_then: elementwise activations only; x_copies: copies of x, one per thread
-  // (kernels/dense.h's ThreadCopies).
-  void forward_then(const Tensor& x, Tensor& y, Mode mode, const ColumnBlockFn& then,
-                    const ThreadCopies& x_copies = {});
-  void backward_then(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx, const ColumnBlockFn& then_dx);
-  void backward_logits_then(const Tensor& x, const Tensor& dz, Tensor* dx, const ColumnBlockFn& then_dx);
-
   int units() const { return units_; }
+  int inputs() const { return in_; }
   bool use_bias() const { return use_bias_; }
   Activation activation() const { return activation_; }
   Tensor weight, bias, weight_grad, bias_grad;

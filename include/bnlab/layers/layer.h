@@ -3,11 +3,8 @@
 //
 // Life cycle: build(input shape) once, then forward/backward per batch. Training vs inference is
 // an explicit Mode argument, never inferred from the batch size. backward() uses the caches of the
-// last forward() and ACCUMULATES parameter gradients (+=); zero_grad() clears them. A layer set to
-// overwrite (set_accumulate_grads(false), as Sequential does) SETS them instead (=), so a training
-// step needs no zeroing pass and the weight-gradient products need not read the old values.
+// last forward() and ACCUMULATES parameter gradients (+=); zero_grad() clears them.
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -71,20 +68,11 @@ class Layer {
 
   void zero_grad();
   int64_t count_params(bool trainable);
-  void set_accumulate_grads(bool on) { accumulate_grads_ = on; }
-  bool accumulates_grads() const { return accumulate_grads_; }
 
   std::string name;  // Keras-style layer name, unique in a model
 
  protected:
   Mode last_mode_ = Mode::Eval;
-  bool accumulate_grads_ = true;
-  // For backward(): when this layer sets its gradients, zeroes these (small) ones first, so that
-  // kernels which only accumulate can be used. Allocates nothing (zero_grad() builds a list).
-  void start_grads(std::initializer_list<Tensor*> grads) {
-    if (!accumulate_grads_)
-      for (Tensor* g : grads) g->zero();
-  }
 };
 
 }  // namespace bnlab

@@ -16,6 +16,7 @@
 // val_accuracy, seconds; NaN as null). Numbers survive the JSON round trip exactly.
 #include <filesystem>
 
+#include "bnlab/model/fit.h"
 #include "bnlab/model/sequential.h"
 
 namespace bnlab {

@@ -1,0 +1,175 @@
+// BatchNormalization in a plan: on its own, or inside the parallel region of the Dense layer next
+// to it (kernels/dense.h's ColumnBlockFn), where each thread normalises the block of columns it
+// has just produced (forward) or differentiates the block of the Dense layer's input gradient it
+// has just produced (backward), while that block is in its cache. The same arithmetic in the same
+// order as the layer's own forward and backward (kernels/batchnorm.h), so the same bits.
+#include "bnlab/kernels/batchnorm.h"
+#include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/dense.h"
+#include "model/plan/steps.h"
+
+namespace bnlab::plan {
+
+void BatchStatistics::resize(int C) {
+  mean.resize(C);
+  var.resize(C);
+  for (Tensor* t : {&invstd, &r, &d}) t->resize({C});
+}
+
+const float* gamma_of(const BatchNormalization& bn) { return bn.options().scale ? bn.weight.data() : nullptr; }
+const float* beta_of(const BatchNormalization& bn) { return bn.options().center ? bn.bias.data() : nullptr; }
+float* dgamma_of(BatchNormalization& bn) { return bn.options().scale ? bn.weight_grad.data() : nullptr; }
+float* dbeta_of(BatchNormalization& bn) { return bn.options().center ? bn.bias_grad.data() : nullptr; }
+
+void run_batchnorm_forward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, Tensor& y, float* u) {
+  const BatchNormOptions& o = bn.options();
+  const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+  bn.check_training_batch(N);
+  st.resize(C);
+  y.resize(x.shape());
+  if (o.renorm)
+    batchnorm_renorm_forward_train(y.data(), u, st.mean.data(), st.invstd.data(), st.var.data(), st.r.data(),
+                                   st.d.data(), x.data(), gamma_of(bn), beta_of(bn), bn.running_mean.data(),
+                                   bn.running_var.data(), o.rmax, o.dmax, N, C, o.eps);
+  else
+    batchnorm_forward_train(y.data(), u, st.mean.data(), st.invstd.data(), st.var.data(), x.data(), gamma_of(bn),
+                            beta_of(bn), N, C, o.eps);
+  bn.update_moving_statistics(st.mean.data(), st.var.data(), N);
+}
+
+namespace {
+
+// dgamma and dbeta set to 0: the kernels accumulate, the plan sets.
+void zero_grads(BatchNormalization& bn) {
+  if (bn.options().scale) bn.weight_grad.zero();
+  if (bn.options().center) bn.bias_grad.zero();
+}
+
+class BatchNormForward : public ForwardStep {
+ public:
+  BatchNormForward(Sequential& m, size_t i)
+      : ForwardStep("batchnorm", i, i), bn_(static_cast<BatchNormalization&>(m.layer(i))) {}
+
+  void run(StepState& s) override { run_batchnorm_forward(bn_, s.stats[first], s.input(first), s.out[first], nullptr); }
+
+ private:
+  BatchNormalization& bn_;
+};
+
+class BatchNormBackward : public BackwardStep {
+ public:
+  BatchNormBackward(Sequential& m, size_t i)
+      : BackwardStep("batchnorm", i, i), bn_(static_cast<BatchNormalization&>(m.layer(i))) {}
+
+  void run(StepState& s, const Tensor& dy, Tensor* dx) override {
+    const Tensor& x = s.input(first);
+    const BatchStatistics& st = s.stats[first];
+    const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+    zero_grads(bn_);
+    if (dx) dx->resize(x.shape());
+    float* dxp = dx ? dx->data() : nullptr;
+    if (bn_.options().renorm)
+      batchnorm_renorm_backward_train(dxp, dgamma_of(bn_), dbeta_of(bn_), dy.data(), x.data(), st.mean.data(),
+                                      st.invstd.data(), st.r.data(), st.d.data(), gamma_of(bn_), N, C);
+    else
+      batchnorm_backward_train(dxp, dgamma_of(bn_), dbeta_of(bn_), dy.data(), x.data(), st.mean.data(),
+                               st.invstd.data(), gamma_of(bn_), N, C);
+  }
+
+ private:
+  BatchNormalization& bn_;
+};
+
+// Dense i, then BatchNorm i + 1 on each block of columns its threads produce.
+class DenseBatchNormForward : public ForwardStep {
+ public:
+  DenseBatchNormForward(Sequential& m, size_t i)
+      : ForwardStep("dense+batchnorm", i, i + 1), dense_(static_cast<Dense&>(m.layer(i))),
+        bn_(static_cast<BatchNormalization&>(m.layer(i + 1))) {}
+
+  void run(StepState& s) override {
+    const Tensor& x = s.input(first);
+    Tensor& a = s.out[first];
+    Tensor& y = s.out[last];
+    BatchStatistics& st = s.stats[last];
+    const int N = static_cast<int>(x.dim(0)), C = dense_.units();
+    bn_.check_training_batch(N);
+    st.resize(C);
+    y.resize({N, C});
+    const float eps = bn_.options().eps;
+    run_dense_forward(
+        dense_, false, x, a,
+        [&](int c0, int w) {
+          batchnorm_forward_train_columns(y.data(), nullptr, st.mean.data(), st.invstd.data(), st.var.data(), a.data(),
+                                          gamma_of(bn_), beta_of(bn_), N, C, eps, c0, w);
+        },
+        s.input_copies(first));
+    bn_.update_moving_statistics(st.mean.data(), st.var.data(), N);
+  }
+  double product_flops(int N) const override { return 2.0 * N * dense_.inputs() * dense_.units(); }
+
+ private:
+  Dense& dense_;
+  BatchNormalization& bn_;
+};
+
+// Dense i, and the backward of BatchNorm i - 1 on each block of columns of the Dense layer's input
+// gradient (dL/d the BN's output), which the step holds.
+class BatchNormDenseBackward : public BackwardStep {
+ public:
+  BatchNormDenseBackward(Sequential& m, size_t i)
+      : BackwardStep("batchnorm+dense", i - 1, i), bn_(static_cast<BatchNormalization&>(m.layer(i - 1))),
+        dense_(static_cast<Dense&>(m.layer(i))), logits_(gives_logits(m, i)) {}
+
+  // dx is never null: something before the BN needs its gradient (the pattern's condition).
+  void run(StepState& s, const Tensor& dy, Tensor* dx) override {
+    const Tensor& x = s.input(first);  // the BN's input
+    const BatchStatistics& st = s.stats[first];
+    const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+    zero_grads(bn_);
+    dx->resize(x.shape());
+    run_dense_backward(dense_, logits_, s.out[first], s.out[last], dy, dz_, &dense_dx_, [&](int c0, int w) {
+      batchnorm_backward_train_columns(dx->data(), dgamma_of(bn_), dbeta_of(bn_), dense_dx_.data(), x.data(),
+                                       st.mean.data(), st.invstd.data(), gamma_of(bn_), N, C, c0, w);
+    });
+  }
+  double product_flops(int N) const override { return 4.0 * N * dense_.inputs() * dense_.units(); }
+
+ private:
+  BatchNormalization& bn_;
+  Dense& dense_;
+  bool logits_;
+  Tensor dz_, dense_dx_;
+};
+
+// Plain BN in a column's block: Batch Renormalization's corrections need the whole batch's
+// statistics of a column first, which the blocks have, but it is left to the BN's own step.
+bool plain(const Sequential& m, size_t i) {
+  return is<BatchNormalization>(m, i) && !static_cast<const BatchNormalization&>(*m.layers()[i]).options().renorm;
+}
+
+}  // namespace
+
+std::unique_ptr<ForwardStep> batchnorm_forward_step(Sequential& m, size_t i) {
+  return is<BatchNormalization>(m, i) ? std::make_unique<BatchNormForward>(m, i) : nullptr;
+}
+
+std::unique_ptr<BackwardStep> batchnorm_backward_step(Sequential& m, size_t i) {
+  return is<BatchNormalization>(m, i) ? std::make_unique<BatchNormBackward>(m, i) : nullptr;
+}
+
+// Dense (elementwise activation) then plain BN, which is not the output layer.
+std::unique_ptr<ForwardStep> dense_batchnorm_forward_step(Sequential& m, size_t i) {
+  if (!is<Dense>(m, i) || !plain(m, i + 1) || i + 2 >= m.layers().size()) return nullptr;
+  if (static_cast<const Dense&>(*m.layers()[i]).activation() == Activation::Softmax) return nullptr;
+  return std::make_unique<DenseBatchNormForward>(m, i);
+}
+
+// Plain BN then Dense, where something before the BN needs a gradient (else the input BatchNorm's
+// shortcut applies, or nothing below the Dense layer does).
+std::unique_ptr<BackwardStep> batchnorm_dense_backward_step(Sequential& m, size_t i) {
+  if (i < 1 || !is<Dense>(m, i) || !plain(m, i - 1) || i - 1 <= m.first_trainable()) return nullptr;
+  return std::make_unique<BatchNormDenseBackward>(m, i);
+}
+
+}  // namespace bnlab::plan
