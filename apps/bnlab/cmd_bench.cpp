@@ -12,12 +12,12 @@
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
-#include "bnlab/layers/dense.h"
 #include "bnlab/model/fit.h"
 #include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 #include "commands.h"
-#include "session.h"
+#include "datasets.h"
+#include "threads_option.h"
 
 namespace bnlab::cli {
 using json = nlohmann::json;

@@ -6,7 +6,11 @@
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
-#include "session.h"
+#include "datasets.h"
+#include "run_config.h"
+#include "run_dir.h"
+#include "threads_option.h"
+#include "train_run.h"
 
 namespace bnlab::cli {
 namespace fs = std::filesystem;

@@ -11,7 +11,9 @@
 #include "bnlab/core/threads.h"
 #include "bnlab/data/cache.h"
 #include "bnlab/experiments/outputs.h"
-#include "session.h"
+#include "datasets.h"
+#include "run_dir.h"
+#include "threads_option.h"
 
 namespace bnlab::cli {
 namespace fs = std::filesystem;

@@ -8,10 +8,17 @@
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
+#include "bnlab/model/checkpoint.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
-#include "session.h"
+#include "datasets.h"
+#include "progress.h"
+#include "run_config.h"
+#include "run_dir.h"
+#include "stop_signals.h"
+#include "threads_option.h"
+#include "train_run.h"
 
 namespace bnlab::cli {
 namespace fs = std::filesystem;

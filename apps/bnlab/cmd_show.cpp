@@ -4,7 +4,7 @@
 #include "bnlab/plot/heatmap.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
-#include "session.h"
+#include "datasets.h"
 
 namespace bnlab::cli {
 using namespace bnlab::plot;

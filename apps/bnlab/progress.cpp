@@ -34,6 +34,10 @@ std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done)
   return fmt::format("{:>{}}/{} {} {} {}", step, digits, steps, bar, elapsed_or_eta, format_step_time(per_step));
 }
 
+std::string evaluate_line(const Metrics& m, int64_t steps, double seconds) {
+  return fmt::format("{} - accuracy: {:.4f} - loss: {:.4f}", progress_bar(steps, steps, seconds, true), m.accuracy, m.loss);
+}
+
 KerasProgress::KerasProgress(const Console& console) : console_(console), live_(console.is_terminal()) {}
 
 void KerasProgress::on_epoch_begin(int epoch, int epochs, int64_t) {

@@ -16,6 +16,8 @@ std::string progress_bar(int64_t step, int64_t steps, double seconds, bool done)
 std::string format_seconds(double seconds);
 // Time per step as Keras prints it: "2s/step", "3ms/step", "250us/step".
 std::string format_step_time(double seconds);
+// Keras' evaluate line: "313/313 ━━━━━━━━━━━━━━━━━━━━ 0s 1ms/step - accuracy: 0.9800 - loss: 0.0700".
+std::string evaluate_line(const Metrics& m, int64_t steps, double seconds);
 
 class KerasProgress : public TrainingCallback {
  public:

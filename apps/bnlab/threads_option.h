@@ -1,0 +1,8 @@
+#pragma once
+// The --threads option of the commands that train or evaluate.
+namespace bnlab::cli {
+
+// 0: one thread per core; a negative count is an InputError naming --threads.
+void apply_threads(int threads);
+
+}  // namespace bnlab::cli

@@ -1,0 +1,114 @@
+#include "train_run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "bnlab/core/stopwatch.h"
+#include "bnlab/model/spec.h"
+#include "bnlab/model/training_state.h"
+#include "progress.h"
+
+namespace bnlab::cli {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+int64_t skipped_batches(const History& h) {
+  int64_t n = 0;
+  for (const EpochLogs& e : h.epochs) n += e.skipped;
+  return n;
+}
+
+namespace {
+// The run's training state to continue from, or nothing to start afresh.
+std::optional<TrainingPosition> resume_position(const Checkpointing* checkpointing, Sequential& model,
+                                                const RunConfig& config, const Dataset& train, const Console& console) {
+  if (!checkpointing || !checkpointing->resume) return std::nullopt;
+  const fs::path& file = checkpointing->state_file;
+  if (!fs::exists(file)) {
+    console.print("{} holds no checkpoint yet (stopped in its first epoch): training from the start\n",
+                  file.parent_path().string());
+    return std::nullopt;
+  }
+  TrainingPosition p = load_training_state(file, model, train.size(), config.batch_size);
+  console.print("Resuming from {}: epoch {}, step {}\n", file.string(), p.epoch, p.step);
+  return p;
+}
+
+void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& data, const Console& console,
+               const Checkpointing* checkpointing) {
+  const std::optional<TrainingPosition> resumed = resume_position(checkpointing, run.model, config, data.train, console);
+  if (config.init_from && !resumed) load_weights(*config.init_from, run.model);
+  KerasProgress progress(console);
+  FitOptions fit;
+  fit.epochs = config.epochs;
+  fit.batch_size = config.batch_size;
+  fit.shuffle = config.shuffle;
+  fit.seed = config.seed;
+  fit.validation = &data.valid;
+  fit.max_steps = config.max_steps;
+  fit.callback = &progress;
+  fit.on_non_finite = non_finite_policy(config.on_nan);
+  if (resumed) fit.resume = &*resumed;
+  if (checkpointing) {
+    fit.stop_requested = checkpointing->stop_requested;
+    fit.checkpoint = [&](const TrainingPosition& p) {
+      save_training_state(checkpointing->state_file, run.model, p);
+      if (checkpointing->on_saved) checkpointing->on_saved();
+    };
+  }
+  const Stopwatch watch;
+  run.history = run.model.fit(data.train, fit);
+  run.train_seconds = watch.seconds();
+  if (const int64_t skipped = skipped_batches(run.history))
+    fmt::print(stderr, "warning: skipped {} batches with a non-finite loss or gradient (--on-nan skip-batch)\n", skipped);
+}
+}  // namespace
+
+TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data, const Console& console, bool unscaled_test,
+                              const Checkpointing* checkpointing) {
+  validate_config(config);
+  TrainedRun run;
+  run.config = config;
+  run.model = make_model(config.model);
+  run.model.build(Shape(data.train.sample_shape), config.seed);
+  run.model.compile(make_run_optimizer(config));
+  run.summary = run.model.summary(config.model);
+  console.print("{}\n", run.summary);
+  run.train_inputs = input_stats(data.train);
+  fit_model(run, config, data, console, checkpointing);
+
+  run.valid = run.model.evaluate(data.valid, 32);
+  const Stopwatch test_watch;
+  run.test = run.model.evaluate(data.test, 32);
+  console.print("Test ({} images):\n{}\n", data.test.size(), evaluate_line(run.test, (data.test.size() + 31) / 32, test_watch.seconds()));
+  if (unscaled_test) {
+    Dataset raw = data.test;
+    raw.divide_by = 1.0;
+    raw.name += " (not divided by 255)";
+    run.test_unscaled = run.model.evaluate(raw, 32);
+    console.print("Test not divided by 255, as the notebook evaluated it:\n{}\n",
+                  evaluate_line(*run.test_unscaled, (raw.size() + 31) / 32, 0.0));
+  }
+
+  std::vector<int64_t> indices;
+  for (int64_t i : config.predict_indices)
+    if (i < data.test.size()) indices.push_back(i);
+  const Tensor probs = run.model.predict(data.test, indices);
+  const int K = static_cast<int>(probs.dim(1));
+  json p = {{"split", "test"}, {"indices", indices}, {"probabilities", json::array()}, {"predicted", json::array()},
+            {"actual", json::array()}, {"images", json::array()}};
+  const int64_t f = data.test.features();
+  for (size_t r = 0; r < indices.size(); ++r) {
+    std::vector<double> row(probs.data() + r * K, probs.data() + (r + 1) * K);
+    p["probabilities"].push_back(row);
+    p["predicted"].push_back(std::max_element(row.begin(), row.end()) - row.begin());
+    p["actual"].push_back(data.test.labels[indices[r]]);
+    p["images"].push_back(std::vector<int>(data.test.pixels.begin() + indices[r] * f, data.test.pixels.begin() + (indices[r] + 1) * f));
+  }
+  run.predictions = p;
+  return run;
+}
+
+}  // namespace bnlab::cli
