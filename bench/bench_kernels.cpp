@@ -3,8 +3,11 @@
 // Threads: BNLAB_THREADS (default: one per core), the same knob as `bnlab --threads`.
 #include <benchmark/benchmark.h>
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "bnlab/core/blas.h"
 #include "bnlab/core/rng.h"
@@ -126,6 +129,46 @@ void BM_AdamStuckMoments(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AdamStuckMoments)->Arg(237482)->UseRealTime();
+
+// A question about the machine rather than about training: how long 200 KB that one thread wrote
+// takes to reach another thread that reads it (Arg 1), against one thread writing and reading it
+// itself (Arg 0). Every 2-thread step hands data like this between its threads. Where the two
+// cores share their caches the two times are about equal; on a VM whose two vCPUs can land on
+// different core complexes the handoff can take twice as long, and so do 2-thread steps
+// (docs/performance.md). The "handoff" counter is seconds per handoff.
+void BM_Handoff(benchmark::State& state) {
+  const bool cross = state.range(0) != 0;
+  constexpr int kFloats = 200 * 1024 / 4, kRounds = 100;
+  std::vector<float> storage(kFloats, 1.0f);
+  float* const buf = storage.data();  // (through the vector, GCC reloads its data pointer every element)
+  float sink = 0;
+  int team = 0;
+  for (auto _ : state) {
+#pragma omp parallel num_threads(2) reduction(+ : sink)
+    {
+      const int t = omp_get_thread_num();
+      if (t == 0) team = omp_get_num_threads();
+      for (int r = 0; r < kRounds; ++r) {
+        const int writer = cross ? r & 1 : 0, reader = cross ? 1 - writer : 0;
+        if (t == writer)
+          for (int i = 0; i < kFloats; ++i) buf[i] = static_cast<float>(r + i);
+#pragma omp barrier
+        if (t == reader) {
+          float s = 0;
+#pragma omp simd reduction(+ : s)
+          for (int i = 0; i < kFloats; ++i) s += buf[i];
+          sink += s;
+        }
+#pragma omp barrier
+      }
+    }
+  }
+  benchmark::DoNotOptimize(sink);
+  if (team < 2) state.SkipWithError("needs 2 threads");
+  state.counters["handoff"] =
+      benchmark::Counter(kRounds, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Handoff)->Arg(1)->Arg(0)->UseRealTime();
 
 }  // namespace
 

@@ -9,11 +9,9 @@ PyTorch is tuned fairly: torch threads = cores, BLAS threads 1 (no oversubscript
 batch 32, mlp at batch 64 (for the BN overhead); BatchNorm forward+backward on 256 x 4096 (also
 alternated, once per repeat); with --full, the whole seed protocol (30 + 15 epochs with
 validation, then test evaluation).
-Each repeat prints its own times (PyTorch / bnlab) and ratios, and the time bnlab measured for
-handing 200 KB from one thread to the other before its epochs and after each workload's (`bnlab
-bench`; in the order mlp 32, mlp-bn 64, mlp 64): about twice the usual value marks a run in which
-the two cores did not share their caches
-(docs/performance.md, "This machine's two states").
+Each repeat prints its own times (PyTorch / bnlab) and ratios, and the time to hand 200 KB from
+one thread to the other (bench_kernels' BM_Handoff) measured before it: about twice the usual value
+marks a repeat in which the two cores did not share their caches (docs/performance.md).
 Not part of CI: it needs Debian's python3-torch.
 """
 import argparse, gzip, json, os, statistics, subprocess, sys, time
@@ -130,13 +128,20 @@ def bnlab_json(bnlab, *args):
 
 
 def bnlab_epochs(bnlab):
-    """Seconds per epoch by (model, batch), and the handoff times: before the epochs, then after
-    each workload's (an empty list on one core)."""
+    """Seconds per epoch by (model, batch)."""
     doc = bnlab_json(bnlab, "bench", "--models", "mlp", "--batch-sizes", "32", "--steps", "1", "--repeats", "1",
                      "--threads", str(CORES), "--epoch-repeats", "1")
-    around = doc.get("epochs_handoff_us")
-    handoffs = [around["before"]] + [e["handoff_after_us"] for e in doc["epochs"]] if around else []
-    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}, handoffs
+    return {(e["model"], e["batch"]): e["seconds"] for e in doc["epochs"]}
+
+
+def handoff_us(bench_kernels):
+    """Microseconds to hand 200 KB from one thread to another; None on one core."""
+    if CORES < 2:
+        return None
+    p = subprocess.run([bench_kernels, "--benchmark_filter=BM_Handoff/1$", "--benchmark_format=json"],
+                       capture_output=True, text=True, check=True)
+    runs = [b for b in json.loads(p.stdout)["benchmarks"] if "handoff" in b]
+    return runs[0]["handoff"] * 1e6 if runs else None
 
 
 def bnlab_batchnorm_ms(bench_kernels):
@@ -163,7 +168,8 @@ def main():
     for r in range(a.repeats):  # alternate: each repeat runs both, so both see the same machine state
         for w in workloads:
             t_times[w].append(torch_epoch_seconds(train, w[1], w[2], seed=r + 1))
-        got, handoff = bnlab_epochs(a.bnlab)
+        handoff = handoff_us(a.bench_kernels)
+        got = bnlab_epochs(a.bnlab)
         for w in workloads:
             b_times[w].append(got[(w[0], w[2])])
         t_bn.append(torch_batchnorm_ms())
@@ -171,7 +177,7 @@ def main():
         ratios = ", ".join(f"{w[0]} {w[2]} {t_times[w][-1]:.3f} / {b_times[w][-1]:.3f} s = "
                            f"{t_times[w][-1] / b_times[w][-1]:.2f}x" for w in workloads[:2])
         over = b_times[workloads[0]][-1] / b_times[workloads[2]][-1] - 1
-        hand = f"handoff {' / '.join(f'{h:.1f}' for h in handoff)} us; " if handoff else ""
+        hand = f"handoff {handoff:.1f} us; " if handoff else ""
         print(f"  repeat {r + 1}/{a.repeats}: {hand}{ratios}; BN overhead {100 * over:+.1f}%; "
               f"BatchNorm {t_bn[-1] / b_bn[-1]:.2f}x")
     print(f"\n{'workload':<32} {'torch s':>9} {'bnlab s':>9} {'speed-up':>9}")
