@@ -1,4 +1,4 @@
-// Kernel benchmarks at the seed's shapes and at large ones. Run:
+// Kernel benchmarks at the notebook's shapes and at large ones. Run:
 //   build/bench/bench_kernels --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 // Threads: BNLAB_THREADS (default: one per core), the same knob as `bnlab --threads`.
 #include <benchmark/benchmark.h>
@@ -45,7 +45,7 @@ void BM_BatchNormTrain(benchmark::State& state) {
 }
 BENCHMARK(BM_BatchNormTrain)->Args({64, 784})->Args({64, 256})->Args({256, 4096})->UseRealTime();
 
-// The seed's input BatchNorm + first Dense backward (kernels/batchnorm_dense.h): N, C = 784, K = 256,
+// The notebook's input BatchNorm + first Dense backward (kernels/batchnorm_dense.h): N, C = 784, K = 256,
 // ReLU. GFLOP/s of the H product (2 N C K) for comparison with BM_Dense.
 void BM_BatchNormDenseBackward(benchmark::State& state) {
   const int N = state.range(0), C = state.range(1), K = state.range(2);
@@ -111,7 +111,7 @@ void BM_Adam(benchmark::State& state) {
 }
 BENCHMARK(BM_Adam)->Arg(237482)->Arg(16 << 20)->UseRealTime();
 
-// The same, with the state the seed's first layer reaches in training: after zero gradients, m of
+// The same, with the state the notebook's first layer reaches in training: after zero gradients, m of
 // 13% of the weights (scattered) stuck a few units above 0 in the subnormal range, where m - m/10
 // rounds back to m (counted in a saved `mlp` run after eight epochs).
 void BM_AdamStuckMoments(benchmark::State& state) {

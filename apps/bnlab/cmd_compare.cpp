@@ -1,4 +1,4 @@
-// bnlab compare: the seed notebook end to end (both models, evaluation, predictions, comparison).
+// bnlab compare: the notebook end to end (both models, evaluation, predictions, comparison).
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -84,7 +84,7 @@ int run_compare(const CompareOptions& o) {
     data.valid = data.valid.slice(0, 1000, " (quick subset)");
     data.test = data.test.slice(0, 2000, " (quick subset)");
   }
-  console.print("bnlab compare: the seed notebook on {} ({} train / {} valid / {} test images{})\n\n", o.data.dataset,
+  console.print("bnlab compare: the notebook on {} ({} train / {} valid / {} test images{})\n\n", o.data.dataset,
                 data.train.size(), data.valid.size(), data.test.size(), o.quick ? ", --quick" : "");
 
   std::vector<TrainedRun> runs;

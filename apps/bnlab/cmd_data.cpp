@@ -45,7 +45,7 @@ int run_data_info(const DataOptions& o, bool as_json) {
     console.print("  labels: {}\n", counts);
     console.print("  pixels / {:g}: mean {:.4f}, std {:.4f}\n", info.divide_by, s->pixels.mean, s->pixels.std);
   }
-  console.print("split as the seed: valid = the first {} training images, train = the remaining {}, test = {}\n",
+  console.print("split as the notebook: valid = the first {} training images, train = the remaining {}, test = {}\n",
                 info.valid_size, info.train.size - info.valid_size, info.test.size);
   if (as_json) fmt::print("{}\n", out.dump(2));
   return 0;

@@ -53,7 +53,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
     cmd->add_option("--data-dir", d.data_dir, "data cache root");
   };
   ClaimsOptions& c = e.claims;
-  e.claims_cmd = app.add_subcommand("claims", "one experiment per claim of the seed about BN, with a verdict table");
+  e.claims_cmd = app.add_subcommand("claims", "one experiment per claim of the notebook about BN, with a verdict table");
   e.claims_cmd->add_flag("--full", c.full, "the complete protocol (all data, 5 seeds, longer runs) instead of the fast one");
   e.claims_cmd->add_option("--only", c.only, "claim numbers to run, e.g. 2,6 (default: all seven)")->delimiter(',');
   e.claims_cmd->add_option("--seeds", c.seeds, "seeds per result (default: 3, --full 5)");
@@ -65,7 +65,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   SweepOptions& s = e.sweep;
   CLI::App* sweep = app.add_subcommand("sweep", "train both models over a range of one setting");
   sweep->require_subcommand(1);
-  e.sweep_batch_size_cmd = sweep->add_subcommand("batch-size", "the seed's Q3: both models at several batch sizes");
+  e.sweep_batch_size_cmd = sweep->add_subcommand("batch-size", "the notebook's Q3: both models at several batch sizes");
   CLI::App* b = e.sweep_batch_size_cmd;
   b->add_option("--sizes", s.sizes, "batch sizes")->delimiter(',')->capture_default_str();
   b->add_option("--seeds", s.seeds, "seeds per size")->capture_default_str();
@@ -78,7 +78,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   data_options(b, s.data);
 
   NotebookBugOptions& n = e.notebook_bug;
-  e.notebook_bug_cmd = app.add_subcommand("notebook-bug", "replay the seed notebook under hypotheses about its evaluation bug");
+  e.notebook_bug_cmd = app.add_subcommand("notebook-bug", "replay the notebook under hypotheses about its evaluation bug");
   e.notebook_bug_cmd->add_option("--epochs", n.epochs, "cap both models' epochs (default: the notebook's 30 and 15)");
   e.notebook_bug_cmd->add_option("--seed", n.seed, "seed")->check(kNotNegative)->capture_default_str();
   e.notebook_bug_cmd->add_option("--out", n.out, "run directory (default: runs/notebook-bug-<time>)");
@@ -128,7 +128,7 @@ int run_claims(const ClaimsOptions& o) {
   write_text_atomic(fs::path(out) / "claims.json", doc.dump(2) + "\n");
   write_text_atomic(fs::path(out) / "claims.csv", claims_csv(results));
   write_text_atomic(fs::path(out) / "verdict_table.md", verdict_table_markdown(results));
-  const size_t files = write_pages(out, charts, "bnlab: the seed's claims about Batch Normalization", note,
+  const size_t files = write_pages(out, charts, "bnlab: the notebook's claims about Batch Normalization", note,
                                    claims_section_html(results, note));
   guard.keep();
 

@@ -14,7 +14,7 @@ struct DataOptions {
 
 struct TrainOptions {
   std::string model = "mlp";
-  std::optional<int> epochs, batch_size;  // unset: the seed's values for mlp / mlp-bn, else 1 and 32
+  std::optional<int> epochs, batch_size;  // unset: the notebook's values for mlp / mlp-bn, else 1 and 32
   double lr = 1e-3;
   std::string optimizer = "adam";
   double momentum = 0.0;  // SGD

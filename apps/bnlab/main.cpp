@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   add_data_options(show, show_opts.data);
 
   CompareOptions compare_opts;
-  CLI::App* compare = app.add_subcommand("compare", "the seed notebook end to end: mlp vs mlp-bn");
+  CLI::App* compare = app.add_subcommand("compare", "the notebook end to end: mlp vs mlp-bn");
   compare->add_option("--out", compare_opts.out, "run directory (default: runs/compare-<time>)");
   compare->add_flag("--quick", compare_opts.quick, "small subset and 2 epochs (a smoke test in seconds)");
   compare->add_flag("--unscaled-test", compare_opts.unscaled_test, "also evaluate on a test set not divided by 255, as the notebook did");

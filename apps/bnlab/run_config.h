@@ -36,7 +36,7 @@ nlohmann::json config_json(const RunConfig& config);
 // Reads it strictly: a missing, unknown or mistyped setting is an InputError naming the file.
 RunConfig read_config_json(const std::filesystem::path& file);
 
-// The seed notebook's epochs and batch size for its presets; 1 epoch and Keras' batch 32 otherwise.
+// The notebook's epochs and batch size for its presets; 1 epoch and Keras' batch 32 otherwise.
 RunConfig default_config(const std::string& model);
 
 // Checks every option and builds the model once, before anything is written or loaded.

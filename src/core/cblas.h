@@ -14,7 +14,7 @@ int blas_num_threads();
 // How wide a piece of one dimension of a product to give each sgemm call, when the product of the
 // other two dimensions is `other`; 0: no cutting. OpenBLAS (0.3.21, AVX-512 kernels) computes a
 // product of at most 10^6 multiply-adds with its small-matrix kernels, which skip packing; at the
-// seed's batch sizes a thread's 128 columns of the first layer, cut into pieces under that size
+// notebook's batch sizes a thread's 128 columns of the first layer, cut into pieces under that size
 // (16 or 32 columns), ran 10-40% faster than one call (docs/performance.md). Multiples of 16.
 int blas_small_piece(int64_t other);
 

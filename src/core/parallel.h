@@ -38,7 +38,7 @@ inline int column_block_threads(int64_t flops) {
   return std::max(1, std::min<int>(most, static_cast<int>(flops / kMinFlopsPerThread)));
 }
 
-// For matrix products. The seed's products are small (M = batch 16..256), where a threaded BLAS
+// For matrix products. The notebook's products are small (M = batch 16..256), where a threaded BLAS
 // spends more time dividing the work than doing it. bnlab divides it instead: each thread takes one
 // contiguous block of output columns and calls single-threaded sgemm on it (OpenBLAS and BLIS run
 // serially inside an OpenMP parallel region, so the cores are never oversubscribed). Calls
@@ -80,7 +80,7 @@ void for_each_copy(int copies, MakeFn make) {
 // into chunks of `chunk`, and each thread takes a contiguous run of chunks (a static schedule).
 // chunk_fn(c0, w) handles columns [c0, c0 + w) over all rows, so each column's reduction runs over
 // the rows in order whatever the thread count: results are bit-identical across thread counts.
-// Chunks of 64 floats (256 bytes of a row) measured fastest at the seed's shapes (docs/performance.md).
+// Chunks of 64 floats (256 bytes of a row) measured fastest at the notebook's shapes (docs/performance.md).
 template <class ChunkFn>
 void for_column_chunks(int64_t rows, int columns, int chunk, ChunkFn chunk_fn) {
   constexpr int64_t kMinElements = 8192;  // below this one thread is faster

@@ -1,4 +1,4 @@
-// Claim 4, gradient flow: per-layer weight-gradient norms over training, in the seed's MLP and in
+// Claim 4, gradient flow: per-layer weight-gradient norms over training, in the notebook's MLP and in
 // a deep sigmoid MLP where plain training stalls.
 #include <cmath>
 
@@ -152,7 +152,7 @@ GradientFlowMeasure measure_gradient_flow(const GradientFlowConfig& c, const Dat
   const Dataset data = first(train, c.budget.train_size);
   Progress progress(log, "4/7 gradient flow", 4 * c.budget.seeds);
   GradientFlowMeasure m;
-  m.seed_mlp = run_net(c, "seed MLP (Adam)", flow_spec(c, "mlp-bn", data), flow_spec(c, "mlp", data), data, valid, progress);
+  m.seed_mlp = run_net(c, "notebook MLP (Adam)", flow_spec(c, "mlp-bn", data), flow_spec(c, "mlp", data), data, valid, progress);
   m.deep_sigmoid = run_net(c, fmt::format("{}-layer sigmoid MLP (SGD)", c.deep_layers), deep_spec(c, true, data),
                            deep_spec(c, false, data), data, valid, progress);
   return m;
@@ -173,7 +173,7 @@ ClaimResult report_gradient_flow(const GradientFlowMeasure& m) {
   ClaimResult r;
   r.number = 4;
   r.claim = "Improved gradient flow";
-  r.measured = "attenuation: log10(first / last Dense layer's weight-gradient norm) over training; in the seed's MLP "
+  r.measured = "attenuation: log10(first / last Dense layer's weight-gradient norm) over training; in the notebook's MLP "
                "and in a deep sigmoid MLP";
   r.bn = net_figure(m.seed_mlp, true) + "; " + net_figure(m.deep_sigmoid, true);
   r.no_bn = net_figure(m.seed_mlp, false) + "; " + net_figure(m.deep_sigmoid, false);

@@ -149,7 +149,7 @@ std::string claims_csv(const std::vector<ClaimResult>& results) {
 }
 
 std::string claims_section_html(const std::vector<ClaimResult>& results, const std::string& note) {
-  std::string s = "<section id=\"claims\">\n<h2>The seed's claims, measured</h2>\n";
+  std::string s = "<section id=\"claims\">\n<h2>The notebook's claims, measured</h2>\n";
   s += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
   s += "<table>\n<tr><th>#</th><th>claim</th><th>measured</th><th>BN</th><th>no BN</th><th>verdict</th></tr>\n";
   for (const ClaimResult& r : results)
@@ -167,7 +167,7 @@ std::string claims_section_html(const std::vector<ClaimResult>& results, const s
 }
 
 std::string sweep_section_html(const SweepResult& result, const std::string& note) {
-  std::string s = "<section id=\"batch-size-sweep\">\n<h2>Batch sizes (the seed's Q3)</h2>\n";
+  std::string s = "<section id=\"batch-size-sweep\">\n<h2>Batch sizes (the notebook's Q3)</h2>\n";
   s += fmt::format("<p class=\"note\">{}</p>\n", escape(note));
   s += sweep_table(result);
   s += fmt::format("<h3>Larger batches give smoother gradients: <span class=\"{}\">{}</span></h3>\n",

@@ -48,7 +48,7 @@ inline __m512 sqrt_on_fma_units(__m512 v) {
 // The constants of one adam_keras_update call, for 16 lanes at a time.
 //
 // small_m and large_p: after Adam has seen zero gradients for a while, m sits at a few units of the
-// smallest subnormal (there m - m/10 rounds back to m), and most vectors of the seed's first layer
+// smallest subnormal (there m - m/10 rounds back to m), and most vectors of the notebook's first layer
 // come to hold such lanes. A subnormal or underflowing m * alpha costs vmulps and vdivps several
 // times their usual time, so lanes where it is certain not to matter multiply and divide 0 instead:
 //   |m| < small_m = 2^-126 / alpha  makes |m * alpha| < 2^-126 (up to rounding), and since

@@ -16,7 +16,7 @@ namespace bnlab {
 namespace {
 
 const std::map<std::string, std::string>& presets() {
-  // The seed notebook's models: layer names as in create_model_without_bn(); BN after Flatten
+  // The notebook's models: layer names as in create_model_without_bn(); BN after Flatten
   // and after each hidden Dense as in create_model_with_bn().
   static const std::map<std::string, std::string> p = {
       {"mlp", "flatten@inputLayer,dense:256:relu@hiddenLayer1,dense:128:relu@hiddenLayer2,dense:10:softmax@outputLayer"},

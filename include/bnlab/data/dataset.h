@@ -12,7 +12,7 @@ struct Dataset {
   std::vector<uint8_t> pixels;         // (size, prod(sample_shape)), row-major
   std::vector<int32_t> labels;         // (size)
   int32_t num_classes = 10;
-  // Each pixel is divided by this when a batch is gathered: 255 gives [0, 1] (the seed's
+  // Each pixel is divided by this when a batch is gathered: 255 gives [0, 1] (the notebook's
   // x / 255.), 1 reproduces the notebook's unscaled test set.
   double divide_by = 255.0;
 

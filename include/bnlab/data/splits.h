@@ -1,5 +1,5 @@
 #pragma once
-// Loading an MNIST-style dataset from a directory of IDX files, and splitting it as the seed
+// Loading an MNIST-style dataset from a directory of IDX files, and splitting it as the
 // notebook does: x_valid, x_train = x_train[:5000], x_train[5000:].
 #include <cstdint>
 #include <filesystem>

@@ -1,8 +1,8 @@
 #pragma once
-// The seed's Q3: both models trained at several batch sizes. Per model and size: validation
+// The notebook's Q3: both models trained at several batch sizes. Per model and size: validation
 // curves, seconds per epoch, steps and epochs to a target validation accuracy, final accuracy, and
 // the noise of the mini-batch gradient (gradient_noise in training.h) at initialisation and after
-// training. The seed's two expectations are judged from the numbers like the claims.
+// training. The notebook's two expectations are judged from the numbers like the claims.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>

@@ -1,11 +1,11 @@
 #pragma once
-// The seed notebook's claims about Batch Normalization, one experiment each. Every experiment has
+// The notebook's claims about Batch Normalization, one experiment each. Every experiment has
 //   a Config   what is run (models, grid, budget, seeds), with fast and full presets;
 //   a Measure  every number it measured, each over seeds as a Spread;
 //   measure_*  which runs it (on any train / valid data: MNIST, or tiny data in the tests);
 //   judge_*    the stated tests that turn a Measure into a verdict, decided by the numbers alone;
 //   report_*   the verdict table's row, the charts and the JSON of a Measure.
-// "BN" is the seed's model with BatchNormalization, "no BN" the same model without it; both get
+// "BN" is the notebook's model with BatchNormalization, "no BN" the same model without it; both get
 // the same optimiser, learning rate, batch size and steps unless the experiment varies them.
 // A difference counts only when it passes stats.h's compare(): larger than a minimum effect and
 // than twice its standard error over seeds.
@@ -29,7 +29,7 @@ struct NamedChart {
 // One row of the verdict table, with its evidence.
 struct ClaimResult {
   int number = 0;
-  std::string claim;     // the seed's claim, briefly
+  std::string claim;     // the notebook's claim, briefly
   std::string measured;  // what was measured
   std::string bn, no_bn; // the figures that decide, with BN and without
   Judgement judgement;
@@ -119,7 +119,7 @@ RegularisationMeasure measure_regularisation(const RegularisationConfig& c, cons
 Judgement judge_regularisation(const RegularisationMeasure& m);
 ClaimResult report_regularisation(const RegularisationMeasure& m);
 
-// 4. "Improved gradient flow": per-layer weight-gradient norms over training, in the seed's MLP
+// 4. "Improved gradient flow": per-layer weight-gradient norms over training, in the notebook's MLP
 // (Adam) and in a deep sigmoid MLP (SGD) where plain training stalls.
 struct GradientFlowConfig {
   Budget budget{3, 10000};
@@ -130,7 +130,7 @@ struct GradientFlowConfig {
   int64_t record_every = 10;  // steps between gradient-norm records
 };
 struct NetGradients {
-  std::string net;  // "seed MLP (Adam)", "10-layer sigmoid MLP (SGD)"
+  std::string net;  // "notebook MLP (Adam)", "10-layer sigmoid MLP (SGD)"
   // Attenuation: log10(first Dense layer's gradient norm / last one's), each the geometric mean
   // over the recorded steps; 0 is even flow, -3 a thousandfold vanishing towards the input.
   Spread bn_attenuation, no_bn_attenuation;
@@ -190,7 +190,7 @@ struct SmallBatchMeasure {
   int reference_batch = 64;
   std::vector<BatchPoint> points;  // batch sizes ascending
 };
-std::string ln_model_spec();      // the seed's BN model with LayerNormalization instead
+std::string ln_model_spec();      // the notebook's BN model with LayerNormalization instead
 std::string renorm_model_spec();  // ... with Batch Renormalization
 SmallBatchMeasure measure_small_batches(const SmallBatchConfig& c, const Dataset& train, const Dataset& valid, const Log& log);
 // Tests: at the smallest batch BN falls further behind LayerNorm than at the reference batch; its

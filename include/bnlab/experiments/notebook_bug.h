@@ -1,5 +1,5 @@
 #pragma once
-// The seed notebook's evaluation bug, explained by replaying it. The notebook logged a test
+// The notebook's evaluation bug, explained by replaying it. The notebook logged a test
 // accuracy of 0.8981 without BN and 0.7857 with BN (validation losses in the hundreds) although
 // training went well. Each hypothesis below is a guess at how its data were really scaled and
 // split; the notebook's models are trained under each (its epochs, batch sizes and Adam) and the

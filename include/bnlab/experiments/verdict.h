@@ -1,5 +1,5 @@
 #pragma once
-// Verdicts on the seed's claims. Each claim states its tests in advance (claims.h); a verdict only
+// Verdicts on the notebook's claims. Each claim states its tests in advance (claims.h); a verdict only
 // counts how many of them came out in the claim's favour on the measured numbers.
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // Backward of a BatchNormalization whose output feeds a Dense layer directly, when nothing before
-// the BN needs a gradient (the BN normalises the network's input, as in the seed's model):
+// the BN needs a gradient (the BN normalises the network's input, as in the notebook's model):
 //
 //   BN     y[n, c] = u[n, c] * gamma[c] + beta[c]    (u: the normalised input, kernels/batchnorm.h)
 //   Dense  z[n, k] = sum_c y[n, c] W[k, c] + b[k],  a = act(z)    (dz = dL/dz = act'(a, dL/da))
@@ -13,7 +13,7 @@
 //   db[k]     += s[k]
 //   dgamma[c] += sum_k W[k, c] H[k, c]               (= sum_n dL/dy[n, c] u[n, c])
 //   dbeta[c]  += sum_k W[k, c] s[k]                  (= sum_n dL/dy[n, c])
-// The same gradients as the layer-by-layer backward, with a different rounding; for the seed's
+// The same gradients as the layer-by-layer backward, with a different rounding; for the notebook's
 // model at batch 64 it removes 2 x 64 x 784 x 256 = 25.7 MFLOP of the step's 90.1.
 // One parallel region: each thread takes a block of rows k (16 at a time) and does everything for
 // them while they are in its cache (dz, s, db, H, dW; H is formed in dW's rows and turned into dW

@@ -4,7 +4,7 @@
 // Training normalises with the batch mean and biased batch variance and updates the moving
 // statistics; inference uses the moving statistics, folded into one scale and shift per feature.
 // Two conventions, each exact:
-//   Keras (default, the seed's framework): momentum 0.99 is the weight of the OLD value,
+//   Keras (default, the notebook's framework): momentum 0.99 is the weight of the OLD value,
 //     moving = moving * momentum + batch * (1 - momentum); eps 1e-3; biased moving variance.
 //   PyTorch (nn.BatchNorm1d): momentum 0.1 is the weight of the NEW batch,
 //     running = running * (1 - momentum) + batch * momentum; eps 1e-5; the running variance takes

@@ -7,7 +7,7 @@
 //   ln[:eps=E][:center=0][:scale=0]
 //   dropout:RATE
 //   relu | sigmoid | tanh | softmax
-// Presets: "mlp" and "mlp-bn", exactly the seed notebook's two models.
+// Presets: "mlp" and "mlp-bn", exactly the notebook's two models.
 #include <memory>
 #include <string>
 #include <vector>

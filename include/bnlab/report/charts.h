@@ -1,6 +1,6 @@
 #pragma once
 // The charts of a run directory, built from its files: each run's history (loss, accuracy,
-// val_loss and val_accuracy on one chart, like pandas' DataFrame(history).plot()), the seed's
+// val_loss and val_accuracy on one chart, like pandas' DataFrame(history).plot()), the notebook's
 // accuracy and loss comparisons of the models, and each run's prediction strip.
 #include <filesystem>
 #include <optional>
