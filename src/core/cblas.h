@@ -8,8 +8,8 @@
 
 namespace bnlab {
 
+// The BLAS's own thread count (bnlab keeps it at 1: core/threads.cpp).
 void blas_set_num_threads(int threads);
-int blas_num_threads();
 
 // How wide a piece of one dimension of a product to give each sgemm call, when the product of the
 // other two dimensions is `other`; 0: no cutting. OpenBLAS (0.3.21, AVX-512 kernels) computes a

@@ -22,12 +22,10 @@ inline int64_t aligned_share(int64_t n, int parts) {
 }
 
 // Makes every region the calling thread opens get the threads it asks for, and returns the most any
-// region can have. OpenBLAS's OpenMP build, run outside an active region, plans its product for its
-// own thread count and waits for ever for threads its region never got: under OMP_DYNAMIC=true, or
-// with its count above OMP_THREAD_LIMIT. So this turns dynamic teams off and keeps the OpenMP
-// thread count (which OpenBLAS follows) within the limit on the calling thread (both are OpenMP
-// settings of each thread), and once lowers the BLAS's own count to the limit (core/threads.cpp).
-// set_num_threads does the same; this covers programs that never call it.
+// region can have: turns dynamic teams off and keeps the OpenMP thread count within
+// OMP_THREAD_LIMIT on the calling thread (both are OpenMP settings of each thread), and once puts
+// the BLAS on one thread (core/threads.cpp), since bnlab splits its products itself. Runs before
+// every product, so it covers programs that never call set_num_threads.
 int keep_teams_whole();
 
 // How many threads for_column_blocks uses for a product of `flops`. (Every product goes through

@@ -9,18 +9,31 @@
 #include "core/parallel.h"
 
 namespace bnlab {
+namespace {
+
+// The BLAS on one thread, whatever the thread count: bnlab splits every product across its threads
+// itself (core/parallel.h), so the BLAS's own threading would only split products bnlab chose to run
+// on one thread, and OpenBLAS's OpenMP build waits for ever when its region gets fewer threads than
+// it planned for (seen under LLVM's libomp after the count went from 3 to 1 to 2). Setting it calls
+// omp_set_num_threads in OpenBLAS's OpenMP build, so the calling thread's count is put back.
+void serialise_blas() {
+  const int threads = omp_get_max_threads();
+  blas_set_num_threads(1);
+  omp_set_num_threads(threads);
+}
+
+}  // namespace
 
 int keep_teams_whole() {
   if (omp_get_dynamic()) omp_set_dynamic(0);
   static const int limit = std::max(1, omp_get_thread_limit());
-  // OpenBLAS's OpenMP build takes its count from omp_get_max_threads() at every call, and LLVM's
-  // libomp (the sanitizer build) does not lower that to the limit as libgomp does: lower it here.
+  // LLVM's libomp (the sanitizer build) does not lower the count to the limit as libgomp does.
   if (omp_get_max_threads() > limit) omp_set_num_threads(limit);
-  static const bool blas_within_limit = [] {
-    if (blas_num_threads() > limit) blas_set_num_threads(limit);
+  static const bool serial_blas = [] {
+    serialise_blas();
     return true;
   }();
-  (void)blas_within_limit;
+  (void)serial_blas;
   return limit;
 }
 
@@ -31,10 +44,8 @@ void set_num_threads(int threads) {
   // OMP_THREAD_LIMIT or OMP_DYNAMIC=true): the same guard every product runs, core/parallel.h.
   threads = std::min(threads, keep_teams_whole());
   omp_set_num_threads(threads);
-  blas_set_num_threads(threads);
 }
 
 int num_threads() { return omp_get_max_threads(); }
-
 
 }  // namespace bnlab

@@ -5,7 +5,8 @@ namespace bnlab {
 const char* blas_name();  // e.g. "OpenBLAS 0.3.21 (openmp)"
 
 // GFLOP/s of one single-precision product of two n x n matrices, the median of `repeats` after a
-// warm-up, on the current thread count: the machine's practical peak, which benchmarks divide by.
+// warm-up, split across the current thread count as bnlab splits its own products (a block of
+// columns each): the practical peak that benchmarks divide by.
 double sgemm_peak_gflops(int n, int repeats);
 
 }  // namespace bnlab
