@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
@@ -92,6 +93,7 @@ int run_compare(const CompareOptions& o) {
                                                          {"mlp-bn", "Model with Batch Normalization"}};
   for (const auto& [name, title] : models) {
     RunConfig c = default_config(name);
+    c.denormals = denormals_name(denormals());
     c.seed = o.seed;
     c.dataset = o.data.dataset;
     if (o.quick) c.epochs = 2;

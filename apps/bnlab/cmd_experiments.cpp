@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bnlab/core/blas.h"
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
@@ -39,7 +40,9 @@ size_t write_pages(const fs::path& dir, const std::vector<NamedChart>& charts, c
   return files;
 }
 
-std::string machine() { return fmt::format("{} threads, {}", num_threads(), blas_name()); }
+std::string machine() {
+  return fmt::format("{} threads, {}, denormals {}", num_threads(), blas_name(), denormals_name(denormals()));
+}
 
 void check_seeds(int seeds, const char* flag) {
   if (seeds < 1) throw InputError(fmt::format("{}: must be positive, got {}", flag, seeds));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
@@ -62,6 +63,7 @@ RunConfig config_from_flags(const TrainOptions& o) {
   c.subset = o.subset;
   c.init_from = o.init_from;
   c.on_nan = o.on_nan.value_or("stop");
+  c.denormals = denormals_name(denormals());  // as bnlab's main set it
   // Paths as absolute, so that --resume from another working directory finds the same files.
   if (c.data_dir) c.data_dir = fs::absolute(*c.data_dir).string();
   if (c.init_from) c.init_from = fs::absolute(*c.init_from).string();
@@ -77,6 +79,9 @@ RunConfig resumed_config(const TrainOptions& o, const fs::path& dir) {
     throw InputError(fmt::format("--resume {}: no {}; not a run directory of bnlab train", dir.string(), kConfigFile));
   if (fs::exists(dir / "metrics.json"))
     throw InputError(fmt::format("--resume {}: the run is complete (metrics.json exists); nothing to resume", dir.string()));
+  if (o.denormals)
+    throw InputError(fmt::format("--denormals: a resumed run keeps the mode it started with ({})",
+                                 (dir / kConfigFile).string()));
   RunConfig c = read_config_json(dir / kConfigFile);
   if (o.data.data_dir) c.data_dir = fs::absolute(*o.data.data_dir).string();
   if (o.on_nan) c.on_nan = *o.on_nan;
@@ -106,6 +111,7 @@ int run_train(const TrainOptions& o) {
   if (!o.resume && o.out.empty()) throw InputError("--out is required (or --resume RUN_DIR)");
   const fs::path dir = o.resume ? *o.resume : o.out;
   RunConfig c = o.resume ? resumed_config(o, dir) : config_from_flags(o);
+  set_denormals(parse_denormals(c.denormals, "--denormals"));
   apply_threads(c.threads);
   c.threads = num_threads();  // a count, not "one per core": a resumed run must use the same
   std::optional<RunDirGuard> out_dir;

@@ -29,6 +29,7 @@ struct TrainOptions {
   int64_t subset = 0;  // train on the first N training images only (0: all)
   std::optional<std::string> resume;  // continue this run directory with its saved settings
   std::optional<std::string> on_nan;  // stop (default) or skip-batch
+  std::optional<std::string> denormals;  // given on the command line (a resumed run keeps its own)
 };
 
 struct CompareOptions {

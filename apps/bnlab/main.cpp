@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/data/fetch.h"
 #include "bnlab/model/fit.h"
@@ -125,6 +126,14 @@ int main(int argc, char** argv) {
   ExperimentCommands experiments;
   add_experiment_commands(app, experiments);
 
+  // Every command that trains or evaluates; one setting for the whole process.
+  std::optional<std::string> denormals;
+  for (CLI::App* cmd : {train, evaluate, predict, compare, bench, experiments.claims_cmd,
+                        experiments.sweep_batch_size_cmd, experiments.notebook_bug_cmd})
+    cmd->add_option("--denormals", denormals,
+                    "subnormal floats: flush (the default, as TensorFlow does) or keep (IEEE, as PyTorch does); "
+                    "the default is $BNLAB_DENORMALS when set");
+
   std::string report_dir;
   CLI::App* report = app.add_subcommand("report", "rebuild charts and report.html of a run directory");
   report->add_option("run_dir", report_dir, "run directory")->required();
@@ -135,6 +144,8 @@ int main(int argc, char** argv) {
     if (argc > 1 && argv[1][0] != '-' && !known)
       throw bnlab::InputError(fmt::format("unknown command '{}' (data, summary, train, evaluate, predict, show, compare, report, bench, claims, sweep, notebook-bug)", argv[1]));
     app.parse(argc, argv);
+    bnlab::set_denormals(denormals ? bnlab::parse_denormals(*denormals, "--denormals") : bnlab::default_denormals());
+    train_opts.denormals = denormals;
     if (fetch->parsed()) return run_data_fetch(data_opts);
     if (info->parsed()) return run_data_info(data_opts, data_json);
     if (summary->parsed()) return run_summary(summary_model, summary_json);

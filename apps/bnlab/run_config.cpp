@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/data/catalog.h"
 #include "bnlab/model/spec.h"
@@ -63,6 +64,7 @@ void validate_config(const RunConfig& config) {
     throw InputError(fmt::format("--dataset: {}", e.what()));
   }
   non_finite_policy(config.on_nan);
+  parse_denormals(config.denormals, "--denormals");
   try {
     make_model(config.model).build(kImageShape, config.seed);
   } catch (const InputError& e) {
@@ -161,7 +163,7 @@ json config_json(const RunConfig& c) {
           {"max_steps", c.max_steps}, {"shuffle", c.shuffle},
           {"dataset", c.dataset},    {"data_dir", optional_text(c.data_dir)},
           {"subset", c.subset},      {"init_from", optional_text(c.init_from)},
-          {"on_nan", c.on_nan}};
+          {"on_nan", c.on_nan},      {"denormals", c.denormals}};
 }
 
 RunConfig read_config_json(const fs::path& file) {
@@ -170,7 +172,7 @@ RunConfig read_config_json(const fs::path& file) {
   if (!j.is_object()) r.fail("not a JSON object");
   const std::set<std::string> known = {"format", "format_version", "model", "epochs", "batch_size", "optimizer",
                                        "lr", "momentum", "seed", "threads", "max_steps", "shuffle", "dataset",
-                                       "data_dir", "subset", "init_from", "on_nan"};
+                                       "data_dir", "subset", "init_from", "on_nan", "denormals"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) r.fail(fmt::format("unknown setting '{}'", key));
   if (r.get<std::string>("format") != kConfigFormat) r.fail(fmt::format("not a bnlab train config (format '{}')", r.get<std::string>("format")));
@@ -193,6 +195,8 @@ RunConfig read_config_json(const fs::path& file) {
   c.subset = r.get<int64_t>("subset");
   c.init_from = r.optional_string("init_from");
   c.on_nan = r.get<std::string>("on_nan");
+  // Runs started before the setting existed kept subnormal floats.
+  c.denormals = j.contains("denormals") ? r.get<std::string>("denormals") : "keep";
   return c;
 }
 

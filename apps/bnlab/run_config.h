@@ -28,6 +28,7 @@ struct RunConfig {
   int64_t subset = 0;                   // train on the first N training images only (0: all)
   std::optional<std::string> init_from;
   std::string on_nan = "stop";          // stop or skip-batch
+  std::string denormals = "flush";      // flush or keep (bnlab/core/denormals.h)
   std::vector<int64_t> predict_indices = {5, 6, 7, 8, 9, 10, 11};
 };
 

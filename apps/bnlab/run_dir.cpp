@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/core/threads.h"
 #include "bnlab/io/atomic_file.h"
@@ -73,6 +74,7 @@ json run_metrics_json(const TrainedRun& run) {
               {"lr", c.lr},
               {"seed", c.seed},
               {"threads", num_threads()},
+              {"denormals", denormals_name(denormals())},
               {"train_seconds", run.train_seconds},
               {"params", {{"total", model.count_params(true) + model.count_params(false)},
                           {"trainable", model.count_params(true)},

@@ -28,6 +28,10 @@ inline int64_t aligned_share(int64_t n, int parts) {
 // every product, so it covers programs that never call set_num_threads.
 int keep_teams_whole();
 
+// Sets default_denormals() (bnlab/core/denormals.h) unless the program has set a mode: once, from
+// keep_teams_whole, so before the first product.
+void choose_default_denormals();
+
 // How many threads for_column_blocks uses for a product of `flops`. (Every product goes through
 // here, so keep_teams_whole runs before each.)
 inline int column_block_threads(int64_t flops) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "bnlab/core/denormals.h"
 #include "core/cblas.h"
 #include "core/parallel.h"
 
@@ -25,6 +26,7 @@ void serialise_blas() {
 }  // namespace
 
 int keep_teams_whole() {
+  choose_default_denormals();
   if (omp_get_dynamic()) omp_set_dynamic(0);
   static const int limit = std::max(1, omp_get_thread_limit());
   // LLVM's libomp (the sanitizer build) does not lower the count to the limit as libgomp does.
@@ -44,6 +46,7 @@ void set_num_threads(int threads) {
   // OMP_THREAD_LIMIT or OMP_DYNAMIC=true): the same guard every product runs, core/parallel.h.
   threads = std::min(threads, keep_teams_whole());
   omp_set_num_threads(threads);
+  set_denormals(denormals());  // on the threads of the new team too
 }
 
 int num_threads() { return omp_get_max_threads(); }
