@@ -10,6 +10,7 @@ packages=(
   zlib1g-dev libcurl4-openssl-dev libssl-dev libarchive-dev libcairo2-dev fonts-dejavu-core
   libcli11-dev nlohmann-json3-dev libfmt-dev libxml2-dev chromium nodejs
   googletest libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist
+  libxsmm-dev libdnnl-dev  # bench/bench_gemm compares them with the BLAS
   clang libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing build (scripts/sanitize.sh)
 )
 missing=()
