@@ -10,7 +10,7 @@
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/model/spec.h"
-#include "gradcheck.h"
+#include "support/gradcheck.h"
 
 namespace bnlab {
 namespace {

@@ -8,7 +8,7 @@
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
 #include "bnlab/layers/batchnorm.h"
-#include "gradcheck.h"
+#include "support/gradcheck.h"
 
 namespace bnlab {
 namespace {

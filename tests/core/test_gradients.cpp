@@ -1,5 +1,5 @@
 // Every layer's gradients against central differences, in both modes where they differ.
-#include "gradcheck.h"
+#include "support/gradcheck.h"
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"

@@ -17,24 +17,14 @@
 #include "bnlab/model/plan.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/optim/optimizer.h"
-#include "gradcheck.h"
+#include "support/gradcheck.h"
+#include "support/models.h"
 
 namespace bnlab {
 namespace {
 
-Sequential built(const std::string& spec, const Shape& in, uint64_t seed = 1) {
-  Sequential m = make_model(spec);
-  m.build(in, seed);
-  m.compile(std::make_unique<Adam>());
-  return m;
-}
-
-// Labels 0, 1, 2, 0, 1, 2, ... for n samples.
-std::vector<int32_t> cycling_labels(int n) {
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[i] = i % 3;
-  return labels;
-}
+using testing::built;
+using testing::cycling_labels;
 
 // Flatten's output is a view of its input: the same floats, never written through.
 TEST(TensorView, SharesStorageAndDetachesOnWriteOrGrowth) {

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "bnlab/core/error.h"
-#include "fixtures.h"
+#include "support/data_files.h"
 
 namespace bnlab {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fixtures.h"
+#include "support/data_files.h"
 
 namespace bnlab {
 namespace {

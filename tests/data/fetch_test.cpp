@@ -12,8 +12,8 @@
 #include "bnlab/core/error.h"
 #include "bnlab/data/checksum.h"
 #include "bnlab/data/splits.h"
-#include "fixtures.h"
-#include "local_http_server.h"
+#include "support/data_files.h"
+#include "support/local_http_server.h"
 
 namespace bnlab {
 namespace {

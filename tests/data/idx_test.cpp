@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "bnlab/core/error.h"
-#include "fixtures.h"
+#include "support/data_files.h"
 
 namespace bnlab {
 namespace {

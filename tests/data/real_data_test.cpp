@@ -13,7 +13,7 @@
 #include "bnlab/data/fetch.h"
 #include "bnlab/data/info.h"
 #include "bnlab/data/splits.h"
-#include "fixtures.h"
+#include "support/data_files.h"
 
 namespace bnlab {
 namespace {

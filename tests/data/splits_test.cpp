@@ -5,7 +5,7 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/data/info.h"
-#include "fixtures.h"
+#include "support/data_files.h"
 
 namespace bnlab {
 namespace {

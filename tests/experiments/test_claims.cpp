@@ -7,7 +7,7 @@
 #include "bnlab/core/error.h"
 #include "bnlab/experiments/claims.h"
 #include "bnlab/plot/line_chart.h"
-#include "tiny_data.h"
+#include "support/tiny_data.h"
 
 namespace bnlab::experiments {
 namespace {

@@ -8,7 +8,7 @@
 #include "bnlab/experiments/batch_size_sweep.h"
 #include "bnlab/experiments/notebook_bug.h"
 #include "bnlab/experiments/outputs.h"
-#include "tiny_data.h"
+#include "support/tiny_data.h"
 
 namespace bnlab::experiments {
 namespace {

@@ -9,27 +9,18 @@
 #include <cmath>
 #include <cstring>
 
-#include "../core/gradcheck.h"
 #include "bnlab/core/threads.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/spec.h"
+#include "support/gradcheck.h"
+#include "support/models.h"
 
 namespace bnlab {
 namespace {
 
-Sequential built(const std::string& spec, const Shape& in, uint64_t seed = 1) {
-  Sequential m = make_model(spec);
-  m.build(in, seed);
-  m.compile(std::make_unique<Adam>());
-  return m;
-}
-
-std::vector<int32_t> cycling_labels(int n) {
-  std::vector<int32_t> labels(n);
-  for (int i = 0; i < n; ++i) labels[i] = i % 3;
-  return labels;
-}
+using testing::built;
+using testing::cycling_labels;
 
 // Every trainable parameter moved off its initial value, the same way in every model.
 void perturb(Sequential& m) {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "bnlab/plot/heatmap.h"
-#include "image_checks.h"
+#include "support/image_checks.h"
 
 namespace bnlab::plot {
 namespace {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "image_checks.h"
+#include "support/image_checks.h"
 
 namespace bnlab::plot {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "image_checks.h"
+#include "support/image_checks.h"
 
 namespace bnlab::plot {
 namespace {

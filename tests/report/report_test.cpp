@@ -13,8 +13,8 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/report/base64.h"
-#include "image_checks.h"
-#include "synthetic_run.h"
+#include "support/image_checks.h"
+#include "support/synthetic_run.h"
 
 namespace bnlab::report {
 namespace {

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "bnlab/core/error.h"
-#include "synthetic_run.h"
+#include "support/synthetic_run.h"
 
 namespace bnlab::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "image_checks.h"
+#include "support/image_checks.h"
 
 #include <cairo.h>
 #include <libxml/parser.h>

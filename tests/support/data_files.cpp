@@ -1,4 +1,4 @@
-#include "fixtures.h"
+#include "support/data_files.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "synthetic_run.h"
+#include "support/synthetic_run.h"
 
 #include <fmt/format.h>
 
