@@ -82,4 +82,17 @@ inline void check_layer_gradients(Layer& layer, Tensor x, const GradCheckOptions
     check(p.value->data(), p.value->numel(), [&](int64_t i) { return (*p.grad)[i] - kSentinel; }, "d" + p.name);
 }
 
+// Builds `layer` for samples of shape `in`, moves its trainable parameters off their initial values
+// and checks its gradients on a batch of N random inputs in [lo, hi).
+template <class L>
+void built_check(L& layer, const Shape& in, int N, const GradCheckOptions& o = {}, float lo = -1, float hi = 1) {
+  Rng rng(1);
+  layer.build(in, rng);
+  // Non-trivial gamma and beta, so their gradients and the dx path through gamma are exercised.
+  for (ParamRef& p : layer.params())
+    if (p.trainable && p.value->numel())
+      for (int64_t i = 0; i < p.value->numel(); ++i) (*p.value)[i] += static_cast<float>(0.5 * rng.uniform() - 0.25);
+  check_layer_gradients(layer, random_tensor(in.with_batch(N), rng, lo, hi), o);
+}
+
 }  // namespace bnlab::testing

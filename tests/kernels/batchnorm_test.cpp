@@ -1,23 +1,54 @@
-// Batch Renormalization (bn:renorm): the kernel against a scalar reference with r and d held
-// constant, the layer's gradients where r and d are clipped, the reduction to plain BN, the
-// train/inference agreement it exists for, and the spec syntax.
+// The BatchNorm kernels: one-pass statistics against two passes, and Batch Renormalization's forward
+// (r and d clipped) and backward against a scalar reference with r and d held constant.
+#include "bnlab/kernels/batchnorm.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
-#include "bnlab/core/error.h"
-#include "bnlab/kernels/batchnorm.h"
-#include "bnlab/layers/batchnorm.h"
-#include "bnlab/model/spec.h"
+#include "support/batch_stats.h"
 #include "support/gradcheck.h"
 
 namespace bnlab {
 namespace {
 
-using testing::check_layer_gradients;
-using testing::GradCheckOptions;
+using testing::batch_stats;
 using testing::random_tensor;
+using testing::Stats;
+
+// The statistics take one pass, squares shifted by the first row (kernels/batchnorm.cpp): exact to
+// double precision even when that row is far from the others (the worst case of the shift), a
+// large mean, or a constant feature. Checked against two passes in double, through the kernel's
+// outputs: mean and var bit for bit after rounding to float, invstd to 1 ulp.
+TEST(BatchNorm, OnePassStatisticsMatchTwoPasses) {
+  const int N = 512, C = 5;
+  Tensor x(Shape{N, C});
+  Rng rng(4);
+  for (int n = 0; n < N; ++n) {
+    const float u = static_cast<float>(rng.uniform() - 0.5);
+    x[n * C + 0] = n == 0 ? 1e4f + 300.0f : 1e4f + 0.02f * u;  // first row an outlier
+    x[n * C + 1] = n == 0 ? -5.0f : 3.0f + u;                  // first row below everything
+    x[n * C + 2] = 7.25f;                                      // constant
+    x[n * C + 3] = 1e-3f * u;                                  // tiny values
+    x[n * C + 4] = n % 2 ? 1e6f : -1e6f;                       // large spread
+  }
+  Tensor y(Shape{N, C}), invstd(Shape{C});
+  std::vector<double> mean(C), var(C);
+  batchnorm_forward_train(y.data(), nullptr, mean.data(), invstd.data(), var.data(), x.data(), nullptr, nullptr, N, C,
+                          1e-3f);
+  const Stats want = batch_stats(x);
+  for (int c = 0; c < C; ++c) {
+    SCOPED_TRACE(c);
+    EXPECT_EQ(static_cast<float>(mean[c]), static_cast<float>(want.mean[c]));
+    EXPECT_EQ(static_cast<float>(var[c]), static_cast<float>(want.var[c]));
+    EXPECT_NEAR(var[c], want.var[c], 1e-12 * want.var[c] + 1e-300);
+    EXPECT_FLOAT_EQ(invstd[c], static_cast<float>(1.0 / std::sqrt(want.var[c] + 1e-3)));
+  }
+}
+
+// ---- Batch Renormalization ------------------------------------------------------------------------
 
 constexpr int N = 6, C = 4;
 constexpr float kEps = 1e-3f;
@@ -115,107 +146,6 @@ TEST(BatchRenorm, KernelGradientsMatchCentralDifferencesWithRAndDConstant) {
     EXPECT_NEAR(dgamma[c] - 8.0f, numeric(in.gamma[c]), 2e-3) << "dgamma[" << c << "]";
     EXPECT_NEAR(dbeta[c] - 8.0f, numeric(in.beta[c]), 2e-3) << "dbeta[" << c << "]";
   }
-}
-
-// Where r and d are clipped they do not move with x, so the layer's renorm gradient is the true
-// gradient and the generic check applies (the moving statistics are reset before every forward).
-TEST(BatchRenorm, LayerGradientsWhereRAndDAreClipped) {
-  BatchNormOptions o;
-  o.renorm = true;
-  o.rmax = 2.0f;
-  o.dmax = 0.5f;
-  BatchNormalization bn(o);
-  Rng rng(3);
-  bn.build(Shape{C}, rng);
-  for (int c = 0; c < C; ++c) {
-    bn.weight[c] = 0.8f + 0.1f * c;
-    bn.bias[c] = 0.2f * c - 0.3f;
-  }
-  const Tensor moving_mean = [] {
-    Tensor t(Shape{C});
-    for (int c = 0; c < C; ++c) t[c] = c % 2 ? 30.0f : -30.0f;
-    return t;
-  }();
-  const Tensor moving_var = [] {
-    Tensor t(Shape{C});
-    for (int c = 0; c < C; ++c) t[c] = c < 2 ? 400.0f : 1e-4f;
-    return t;
-  }();
-  GradCheckOptions g;
-  g.before_forward = [&] {
-    bn.running_mean = moving_mean;
-    bn.running_var = moving_var;
-  };
-  check_layer_gradients(bn, random_tensor(Shape{8, C}, rng, -1.0f, 1.0f), g);
-}
-
-TEST(BatchRenorm, UnclippedTrainingOutputIsTheInferenceOutput) {
-  BatchNormOptions o;
-  o.renorm = true;
-  o.rmax = 1e6f;
-  o.dmax = 1e6f;
-  BatchNormalization bn(o);
-  Rng rng(4);
-  bn.build(Shape{C}, rng);
-  for (int c = 0; c < C; ++c) {
-    bn.running_mean[c] = 1.5f + 0.2f * c;
-    bn.running_var[c] = 0.3f + 0.1f * c;
-    bn.weight[c] = 1.2f;
-    bn.bias[c] = -0.1f;
-  }
-  const Tensor x = random_tensor(Shape{5, C}, rng, 1.0f, 3.0f);
-  Tensor y_eval, y_train;
-  bn.forward(x, y_eval, Mode::Eval);
-  bn.forward(x, y_train, Mode::Train);
-  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_NEAR(y_train[i], y_eval[i], 1e-5) << i;
-
-  BatchNormalization plain;
-  plain.build(Shape{C}, rng);
-  Tensor y_plain;
-  plain.forward(x, y_plain, Mode::Train);
-  double differs = 0.0;
-  for (int64_t i = 0; i < x.numel(); ++i) differs += std::fabs(y_plain[i] - y_train[i]);
-  EXPECT_GT(differs, 0.1) << "plain BN normalises by the batch, not the moving statistics";
-}
-
-TEST(BatchRenorm, RmaxOneAndDmaxZeroIsPlainBatchNormBitForBit) {
-  BatchNormOptions o;
-  o.renorm = true;
-  o.rmax = 1.0f;
-  o.dmax = 0.0f;
-  BatchNormalization renorm(o), plain;
-  Rng rng(8);
-  renorm.build(Shape{C}, rng);
-  plain.build(Shape{C}, rng);
-  Tensor dx_r, dx_p, y_r, y_p;
-  for (int step = 0; step < 3; ++step) {
-    const Tensor x = random_tensor(Shape{N, C}, rng, -2.0f, 4.0f);
-    const Tensor dy = random_tensor(Shape{N, C}, rng);
-    renorm.forward(x, y_r, Mode::Train);
-    plain.forward(x, y_p, Mode::Train);
-    renorm.backward(x, y_r, dy, &dx_r);
-    plain.backward(x, y_p, dy, &dx_p);
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      ASSERT_EQ(y_r[i], y_p[i]);
-      ASSERT_EQ(dx_r[i], dx_p[i]);
-    }
-  }
-  for (int c = 0; c < C; ++c) {
-    EXPECT_EQ(renorm.weight_grad[c], plain.weight_grad[c]);
-    EXPECT_EQ(renorm.bias_grad[c], plain.bias_grad[c]);
-    EXPECT_EQ(renorm.running_mean[c], plain.running_mean[c]);
-    EXPECT_EQ(renorm.running_var[c], plain.running_var[c]);
-  }
-}
-
-TEST(BatchRenorm, SpecSyntaxRoundTripsAndRejectsMistakes) {
-  EXPECT_EQ(make_model("flatten,bn:renorm,dense:10:softmax").spec(), "flatten,bn:renorm,dense:10:softmax");
-  EXPECT_EQ(make_model("bn:renorm:rmax=2:dmax=1").spec(), "bn:renorm:rmax=2:dmax=1");
-  EXPECT_EQ(make_model("bn:dmax=1:torch:renorm").spec(), "bn:torch:renorm:dmax=1");
-  EXPECT_THROW(make_model("bn:rmax=2"), InputError);
-  EXPECT_THROW(make_model("bn:renorm:rmax=0.5"), InputError);
-  EXPECT_THROW(make_model("bn:renorm:dmax=-1"), InputError);
-  EXPECT_THROW(make_model("bn:renorm:rmax=x"), InputError);
 }
 
 }  // namespace

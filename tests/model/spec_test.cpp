@@ -1,0 +1,51 @@
+// Model specs: the presets, round trips, Batch Renormalization's options and errors naming the token.
+#include "bnlab/model/spec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "bnlab/core/error.h"
+
+namespace bnlab {
+namespace {
+
+TEST(Spec, PresetsAndRoundTrip) {
+  EXPECT_EQ(make_model("mlp-bn").spec(), "flatten,bn,dense:256:relu,bn,dense:128:relu,bn,dense:10:softmax");
+  const std::string spec = "flatten,bn:torch:momentum=none,ln:eps=1e-05,dropout:0.5,dense:7:tanh:nobias,relu,dense:3";
+  EXPECT_EQ(make_model(spec).spec(), spec);
+}
+
+TEST(Spec, ErrorsNameTheToken) {
+  auto message = [](const std::string& spec) {
+    try {
+      make_model(spec);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("flatten,conv:3"), "model spec: layer 2 'conv:3': unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("dense:abc"), "model spec: layer 1 'dense:abc': units 'abc' is not a number");
+  EXPECT_EQ(message("dense:0"), "model spec: layer 1 'dense:0': units must be a whole number from 1 to 16777216");
+  EXPECT_EQ(message("dense:4:swish"), "model spec: layer 1 'dense:4:swish': unknown activation 'swish' (linear, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("bn:momentum=2"), "model spec: layer 1 'bn:momentum=2': bn: momentum must be in [0, 1], got 2");
+  EXPECT_EQ(message("dropout:1.5"), "model spec: layer 1 'dropout:1.5': dropout: rate must be in [0, 1), got 1.5");
+  EXPECT_EQ(message("flatten,,dense:3"), "model spec: layer 2 '': empty layer");
+  EXPECT_EQ(message(""), "model spec: empty (use mlp, mlp-bn or e.g. flatten,dense:10:softmax)");
+  Sequential m = make_model("dense:3");
+  EXPECT_THROW(m.build(Shape{28, 28}, 1), InputError);
+}
+
+TEST(BatchRenorm, SpecSyntaxRoundTripsAndRejectsMistakes) {
+  EXPECT_EQ(make_model("flatten,bn:renorm,dense:10:softmax").spec(), "flatten,bn:renorm,dense:10:softmax");
+  EXPECT_EQ(make_model("bn:renorm:rmax=2:dmax=1").spec(), "bn:renorm:rmax=2:dmax=1");
+  EXPECT_EQ(make_model("bn:dmax=1:torch:renorm").spec(), "bn:torch:renorm:dmax=1");
+  EXPECT_THROW(make_model("bn:rmax=2"), InputError);
+  EXPECT_THROW(make_model("bn:renorm:rmax=0.5"), InputError);
+  EXPECT_THROW(make_model("bn:renorm:dmax=-1"), InputError);
+  EXPECT_THROW(make_model("bn:renorm:rmax=x"), InputError);
+}
+
+}  // namespace
+}  // namespace bnlab

@@ -1,0 +1,27 @@
+#pragma once
+// Batch statistics in double, in two passes: the reference of the BatchNorm kernel and layer tests.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "bnlab/core/tensor.h"
+
+namespace bnlab::testing {
+
+struct Stats {
+  std::vector<double> mean, var;  // biased
+};
+
+inline Stats batch_stats(const Tensor& x) {
+  const int64_t N = x.dim(0), C = x.dim(1);
+  Stats s{std::vector<double>(C), std::vector<double>(C)};
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n) s.mean[c] += x[n * C + c];
+    s.mean[c] /= N;
+    for (int64_t n = 0; n < N; ++n) s.var[c] += std::pow(x[n * C + c] - s.mean[c], 2);
+    s.var[c] /= N;
+  }
+  return s;
+}
+
+}  // namespace bnlab::testing
