@@ -1,3 +1,4 @@
+// Where the dataset cache is (explicit folder, $BNLAB_DATA, $XDG_CACHE_HOME, ~/.cache) and its folder per dataset.
 #include "bnlab/data/cache.h"
 
 #include <gtest/gtest.h>

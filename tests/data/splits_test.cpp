@@ -1,27 +1,26 @@
+// Loading the splits of an IDX folder (raw or gzip'd) as the seed notebook splits them, on fake data
+// and on the real MNIST.
 #include "bnlab/data/splits.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "bnlab/core/error.h"
-#include "bnlab/data/info.h"
+#include "bnlab/data/cache.h"
 #include "support/data_files.h"
+#include "support/real_data.h"
 
 namespace bnlab {
 namespace {
 
+namespace fs = std::filesystem;
+using test::has_all_idx_files;
 using ::testing::HasSubstr;
 
-constexpr uint32_t kTrainSize = kValidationSize + 20;
-constexpr uint32_t kTestSize = 30;
-
-class SplitsTest : public ::testing::TestWithParam<bool> {
- protected:
-  void SetUp() override {
-    test::write_dataset(test::make_fake_dataset(kTrainSize, kTestSize), dir_.path(), GetParam());
-  }
-  test::TempDir dir_;
-};
+class SplitsTest : public test::FakeDatasetDir {};
 
 TEST_P(SplitsTest, ValidIsTheFirst5000TrainingImages) {
   const Dataset full = load_split(dir_.path(), "toy", Split::Train);
@@ -44,19 +43,7 @@ TEST_P(SplitsTest, ValidIsTheFirst5000TrainingImages) {
   }
 }
 
-TEST_P(SplitsTest, DataInfoDescribesBothSplits) {
-  const DataInfo info = data_info(dir_.path(), "toy");
-  EXPECT_EQ(info.train.name, "toy/train");
-  EXPECT_EQ(info.train.size, kTrainSize);
-  EXPECT_EQ(info.test.size, kTestSize);
-  EXPECT_EQ(info.valid_size, kValidationSize);
-  EXPECT_EQ(info.train.files.images.parent_path(), dir_.path());
-  EXPECT_EQ(info.test.label_counts, (std::vector<int64_t>{3, 3, 3, 3, 3, 3, 3, 3, 3, 3}));
-  EXPECT_EQ(info.train.label_counts[0], kTrainSize / 10);
-}
-
-INSTANTIATE_TEST_SUITE_P(RawAndGzip, SplitsTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Gzip" : "Raw"; });
+INSTANTIATE_TEST_SUITE_P(RawAndGzip, SplitsTest, ::testing::Values(false, true), test::raw_or_gzip);
 
 TEST(Splits, PrefersRawFilesAndFallsBackToGzip) {
   test::TempDir dir;
@@ -86,24 +73,25 @@ TEST(Splits, TrainingSetTooSmallToSplit) {
   EXPECT_THROW(load_splits(dir.path(), "toy"), InputError);
 }
 
-TEST(PixelStats, MeanAndPopulationStdAfterScaling) {
-  Dataset d;
-  d.sample_shape = {2};
-  d.pixels = {0, 255, 0, 255};
-  d.labels = {0, 1};
-  d.divide_by = 255.0;
-  const PixelStats stats = pixel_stats(d);
-  EXPECT_DOUBLE_EQ(stats.mean, 0.5);
-  EXPECT_DOUBLE_EQ(stats.std, 0.5);
-  d.divide_by = 1.0;
-  EXPECT_DOUBLE_EQ(pixel_stats(d).mean, 127.5);
-}
-
-TEST(LabelHistogram, RejectsLabelsOutsideTheClasses) {
-  Dataset d;
-  d.name = "bad";
-  d.labels = {1, 12};
-  EXPECT_THROW(label_histogram(d), InputError);
+TEST(RealMnist, SplitsAsTheSeedNotebook) {
+  const fs::path dir = dataset_dir(resolve_data_root(), "mnist");
+  SKIP_OR_FAIL_WITHOUT(has_all_idx_files(dir),
+                       "MNIST is not in " + dir.string() + ": run `bnlab data fetch`");
+  const Dataset full_train = load_split(dir, "mnist", Split::Train);
+  const DatasetSplits s = load_splits(dir, "mnist");
+  EXPECT_EQ(s.train.size(), 55000);
+  EXPECT_EQ(s.valid.size(), 5000);
+  EXPECT_EQ(s.test.size(), 10000);
+  EXPECT_EQ(std::vector<int32_t>(s.test.labels.begin() + 5, s.test.labels.begin() + 12),
+            (std::vector<int32_t>{1, 4, 9, 5, 9, 0, 6}));
+  const auto f = static_cast<size_t>(full_train.features());
+  EXPECT_TRUE(
+      std::equal(s.valid.pixels.begin(), s.valid.pixels.begin() + f, full_train.pixels.begin()));
+  EXPECT_EQ(s.valid.labels[0], full_train.labels[0]);
+  EXPECT_TRUE(std::equal(s.train.pixels.begin(), s.train.pixels.begin() + f,
+                         full_train.pixels.begin() + 5000 * f));
+  EXPECT_EQ(s.train.divide_by, 255.0);
+  EXPECT_EQ(s.test.divide_by, 255.0);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #pragma once
 // Small IDX files made on the fly for the data tests (never the real dataset).
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "bnlab/data/catalog.h"
+#include "bnlab/data/splits.h"
 
 namespace bnlab::test {
 
@@ -58,5 +61,20 @@ void write_dataset(const FakeDataset& dataset, const std::filesystem::path& dir,
 
 // Every file and folder under dir, relative to it (empty when dir does not exist).
 std::vector<std::string> list_tree(const std::filesystem::path& dir);
+
+// A fresh directory holding a fake dataset of kTrainSize training images (20 more than the
+// validation split takes) and kTestSize test images, written raw or, when the parameter is true,
+// gzip'd.
+class FakeDatasetDir : public ::testing::TestWithParam<bool> {
+ protected:
+  static constexpr uint32_t kTrainSize = kValidationSize + 20;
+  static constexpr uint32_t kTestSize = 30;
+
+  void SetUp() override { write_dataset(make_fake_dataset(kTrainSize, kTestSize), dir_.path(), GetParam()); }
+  TempDir dir_;
+};
+
+// The names of FakeDatasetDir's two instances: Raw and Gzip.
+inline std::string raw_or_gzip(const ::testing::TestParamInfo<bool>& info) { return info.param ? "Gzip" : "Raw"; }
 
 }  // namespace bnlab::test
