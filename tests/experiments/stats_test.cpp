@@ -1,10 +1,11 @@
-// Spreads over seeds, the rule that decides whether two differ, and how tests become verdicts.
+// Spreads over seeds, and the rule that decides whether two differ.
+#include "bnlab/experiments/stats.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "bnlab/experiments/stats.h"
-#include "bnlab/experiments/verdict.h"
+#include "support/one_thread.h"
 
 namespace bnlab::experiments {
 namespace {
@@ -32,14 +33,6 @@ TEST(Compare, NeedsBothTheMinimumEffectAndTwiceTheStandardError) {
   const Spread noisy_a = spread({0.80, 0.99, 0.98}), noisy_b = spread({0.90, 0.91, 0.92});
   EXPECT_EQ(compare(noisy_a, noisy_b, 0.0), Direction::Same) << "within twice the standard error";
   EXPECT_EQ(compare(spread({}), b, 0.0), Direction::Same) << "nothing measured";
-}
-
-TEST(Verdict, AllNoneOrSomeTestsInFavour) {
-  EXPECT_EQ(judge({{"a", true}, {"b", true}}).verdict, Verdict::Supported);
-  EXPECT_EQ(judge({{"a", false}, {"b", false}}).verdict, Verdict::NotSupported);
-  EXPECT_EQ(judge({{"a", true}, {"b", false}}).verdict, Verdict::Mixed);
-  EXPECT_EQ(judge({{"a", true}}).tests.front().what, "a");
-  EXPECT_STREQ(verdict_name(Verdict::NotSupported), "not supported");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "bnlab/experiments/training.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
+#include "support/one_thread.h"
 #include "support/tiny_data.h"
 
 namespace bnlab::experiments {
