@@ -1,3 +1,4 @@
+// Line charts such as the notebook's history plots: PNG and SVG, their size and format, empty and bad data.
 #include "bnlab/plot/line_chart.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// A strip of test images with their predicted and true labels, the wrong ones marked in red.
 #include "bnlab/plot/prediction_strip.h"
 
 #include <gtest/gtest.h>

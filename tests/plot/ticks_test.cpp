@@ -1,9 +1,7 @@
+// Axis ticks: nice steps for accuracy and epoch axes, inside the range, and their labels' decimals.
 #include "bnlab/plot/ticks.h"
 
 #include <gtest/gtest.h>
-
-#include "bnlab/core/error.h"
-#include "bnlab/plot/output.h"
 
 namespace bnlab::plot {
 namespace {
@@ -46,22 +44,6 @@ TEST(FormatTick, DecimalsFollowTheStep) {
   EXPECT_EQ(format_tick(0.5, 0.1), "0.5");
   EXPECT_EQ(format_tick(1, 0.2), "1.0");
   EXPECT_EQ(format_tick(-1e-17, 0.05), "0.00");
-}
-
-TEST(ImageFormat, PickedFromTheExtension) {
-  EXPECT_EQ(image_format_for("a/b.png"), ImageFormat::Png);
-  EXPECT_EQ(image_format_for("b.SVG"), ImageFormat::Svg);
-  EXPECT_THROW(image_format_for("chart.jpg"), InputError);
-  EXPECT_THROW(image_format_for("chart"), InputError);
-}
-
-TEST(ImageFormat, UnwritablePathIsAnInputErrorNamingIt) {
-  try {
-    write_image_file("/nonexistent-dir/chart.png", "x");
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/chart.png"), std::string::npos);
-  }
 }
 
 }  // namespace

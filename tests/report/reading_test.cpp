@@ -1,3 +1,4 @@
+// What the report says in words about a run or a comparison: milestones, best epochs, overfitting.
 #include "bnlab/report/reading.h"
 
 #include <gtest/gtest.h>

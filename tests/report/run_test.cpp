@@ -1,3 +1,4 @@
+// Loading a run directory (a run or a comparison) and the error that names each broken file.
 #include "bnlab/report/run.h"
 
 #include <fmt/format.h>
