@@ -102,6 +102,14 @@ void sqrt_on_fma_units(float* y, const float* x, int64_t n) {
   for (; i < n; ++i) y[i] = std::sqrt(x[i]);
 }
 
+bool sqrt_on_fma_units_compiled_in() {
+#if defined(__AVX512F__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 // Adam is bound by the divider, which both vsqrtps and vdivps use (about one cycle an element on
 // Zen 4, docs/performance.md), while the multiply-add units wait. So one block of 16 in every four
 // takes its square root on those units instead (one in three, without the tiny-m test below, was

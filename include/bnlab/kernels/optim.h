@@ -25,6 +25,9 @@ void adam_torch_update(float* p, float* m, float* v, const float* g, int64_t n, 
 // the multiply-add units, exact (identical to std::sqrt, which tests check for every float) on
 // AVX-512 CPUs; std::sqrt elsewhere.
 void sqrt_on_fma_units(float* y, const float* x, int64_t n);
+// Whether this build of the kernels has sqrt_on_fma_units' Newton steps (compiled for AVX-512);
+// false: sqrt_on_fma_units is std::sqrt.
+bool sqrt_on_fma_units_compiled_in();
 // p, g, u: (n); u may be null when momentum == 0
 void sgd_update(float* p, float* u, const float* g, int64_t n, float lr, float momentum);
 
