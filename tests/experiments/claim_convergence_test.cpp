@@ -31,7 +31,16 @@ TEST(ClaimConvergence, RunsOnTinyData) {
   EXPECT_EQ(m.steps.size(), 4u);
   EXPECT_EQ(m.bn_curve.size(), 4u);
   EXPECT_EQ(m.bn_reached, 3) << "50% is easy on the tiny task";
-  expect_renders(report_convergence(m), 1, 1);
+  const ClaimResult r = report_convergence(m);
+  expect_renders(r, 1, 1);
+  EXPECT_DOUBLE_EQ(r.data.at("target").get<double>(), 0.5);
+  EXPECT_EQ(r.data.at("budget_steps"), 32);
+  EXPECT_EQ(r.data.at("eval_every"), 8);
+  EXPECT_EQ(r.data.at("bn").at("seeds_reached"), 3);
+  EXPECT_EQ(r.data.at("bn").at("steps_to_target").at("n"), 3);
+  EXPECT_TRUE(r.data.at("no_bn").at("seconds_to_target").at("mean").is_number());
+  EXPECT_EQ(r.data.at("no_bn").at("curve").size(), 4u);
+  EXPECT_EQ(r.data.at("steps").size(), 4u);
 }
 
 ConvergenceMeasure convergence(double bn_steps, double no_bn_steps, double bn_s, double no_bn_s) {

@@ -1,6 +1,7 @@
 // Claim 4, gradient flow: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -31,7 +32,16 @@ TEST(ClaimGradientFlow, RunsOnTinyData) {
   EXPECT_NEAR(m.deep_sigmoid.no_bn_attenuation.mean,
               m.deep_sigmoid.no_bn_layers.front().mean - m.deep_sigmoid.no_bn_layers.back().mean, 1e-9);
   EXPECT_LT(m.deep_sigmoid.no_bn_attenuation.mean, 0.0) << "sigmoids shrink gradients towards the input";
-  expect_renders(report_gradient_flow(m), 4, 2);
+  const ClaimResult r = report_gradient_flow(m);
+  expect_renders(r, 4, 2);
+  const nlohmann::json& seed = r.data.at("seed_mlp");
+  const nlohmann::json& deep = r.data.at("deep_sigmoid");
+  EXPECT_TRUE(seed.at("net").is_string());
+  EXPECT_EQ(seed.at("bn").at("log10_norm_per_layer").size(), 3u);
+  EXPECT_EQ(deep.at("no_bn").at("log10_norm_per_layer").size(), 4u);
+  EXPECT_EQ(deep.at("steps").size(), 4u);
+  EXPECT_EQ(deep.at("no_bn").at("log10_first").size(), 4u);
+  EXPECT_LT(deep.at("no_bn").at("attenuation").at("mean").get<double>(), 0.0);
 }
 
 TEST(ClaimGradientFlow, DeepSpecPutsBatchNormBeforeEachSigmoid) {

@@ -1,6 +1,7 @@
 // Claim 5, initialisation: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -29,7 +30,13 @@ TEST(ClaimInitialisation, RunsOnTinyData) {
   ASSERT_EQ(m.points.size(), 3u);
   EXPECT_DOUBLE_EQ(m.points[2].scale, 10.0);
   EXPECT_EQ(m.points[2].bn_accuracy.n, 3);
-  expect_renders(report_initialisation(m), 5, 1);
+  const ClaimResult r = report_initialisation(m);
+  expect_renders(r, 5, 1);
+  const nlohmann::json& points = r.data.at("points");
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_DOUBLE_EQ(points[2].at("scale").get<double>(), 10.0);
+  EXPECT_EQ(points[2].at("bn_val_accuracy").at("n"), 3);
+  EXPECT_EQ(points[0].at("no_bn_val_accuracy").at("n"), 3);
 }
 
 InitialisationMeasure scales(std::vector<std::pair<double, double>> bn_no_bn) {

@@ -1,6 +1,7 @@
 // Claim 2, higher learning rates: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -36,7 +37,18 @@ TEST(ClaimLearningRates, RunsOnTinyData) {
   EXPECT_EQ(m.grids[0].points[1].bn_diverged + m.grids[0].points[1].no_bn_diverged, 6) << "lr 1e30 diverges";
   EXPECT_EQ(m.grids[0].points[0].no_bn_diverged, 0);
   EXPECT_DOUBLE_EQ(highest_usable_rate(m.grids[0], false, 0.0), 0.01) << "a diverged rate never counts";
-  expect_renders(report_learning_rates(m), 2, 1);
+  const ClaimResult r = report_learning_rates(m);
+  expect_renders(r, 2, 1);
+  EXPECT_DOUBLE_EQ(r.data.at("usable_accuracy").get<double>(), 0.3);
+  const nlohmann::json& grids = r.data.at("grids");
+  ASSERT_EQ(grids.size(), 2u);
+  EXPECT_EQ(grids[0].at("optimizer"), "sgd");
+  EXPECT_EQ(grids[1].at("optimizer"), "adam");
+  ASSERT_EQ(grids[0].at("points").size(), 2u);
+  const nlohmann::json& diverging = grids[0].at("points")[1];
+  EXPECT_DOUBLE_EQ(diverging.at("lr").get<double>(), 1e30);
+  EXPECT_EQ(diverging.at("bn_seeds_diverged").get<int>() + diverging.at("no_bn_seeds_diverged").get<int>(), 6);
+  EXPECT_EQ(grids[0].at("points")[0].at("no_bn_best_val_accuracy").at("n"), 3);
 }
 
 OptimizerGrid grid(const std::string& name, std::vector<std::tuple<double, double, int, double, int>> rows) {

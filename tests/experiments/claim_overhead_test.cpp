@@ -1,6 +1,7 @@
 // Claim 7, training overhead: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -29,7 +30,14 @@ TEST(ClaimOverhead, RunsOnTinyData) {
   ASSERT_EQ(m.points.size(), 2u);
   EXPECT_GT(m.points[1].bn_ms.mean, 0.0);
   EXPECT_EQ(m.points[1].no_bn_ms.n, 3);
-  expect_renders(report_overhead(m), 7, 1);
+  const ClaimResult r = report_overhead(m);
+  expect_renders(r, 7, 1);
+  EXPECT_DOUBLE_EQ(r.data.at("min_effect").get<double>(), 0.03);
+  const nlohmann::json& points = r.data.at("points");
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].at("batch_size"), 4);
+  EXPECT_GT(points[1].at("bn_ms_per_step").at("mean").get<double>(), 0.0);
+  EXPECT_EQ(points[1].at("no_bn_ms_per_step").at("n"), 3);
 }
 
 OverheadMeasure overhead(std::vector<std::pair<double, double>> bn_no_bn) {

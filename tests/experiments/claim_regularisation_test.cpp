@@ -1,6 +1,7 @@
 // Claim 3, regularisation: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -29,7 +30,16 @@ TEST(ClaimRegularisation, RunsOnTinyData) {
   EXPECT_EQ(m.bn_dropout.epochs.size(), 3u) << "one evaluation per epoch";
   EXPECT_NEAR(m.no_bn.gap.mean, m.no_bn.train_accuracy.mean - m.no_bn.val_accuracy.mean, 1e-12);
   EXPECT_GT(m.no_bn.train_accuracy.mean, 0.2);
-  expect_renders(report_regularisation(m), 3, 1);
+  const ClaimResult r = report_regularisation(m);
+  expect_renders(r, 3, 1);
+  for (const char* variant : {"bn", "no_bn", "bn_dropout", "no_bn_dropout"}) {
+    const nlohmann::json& v = r.data.at(variant);
+    EXPECT_EQ(v.at("accuracy_gap").at("n"), 3) << variant;
+    EXPECT_TRUE(v.at("loss_gap").at("mean").is_number()) << variant;
+    EXPECT_EQ(v.at("epochs").size(), 3u) << variant;
+    EXPECT_EQ(v.at("gap_curve").size(), 3u) << variant;
+  }
+  EXPECT_DOUBLE_EQ(r.data.at("no_bn").at("accuracy_gap").at("mean").get<double>(), m.no_bn.gap.mean);
 }
 
 RegularisationMeasure gaps(double bn, double no_bn, double bn_dropout, double no_bn_dropout) {

@@ -1,6 +1,7 @@
 // Claim 6, small batches: its experiment on tiny data (runs, spreads, charts, JSON), and each verdict rule on
 // measures built by hand to pass it, to fail it and to split it.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <string>
@@ -31,7 +32,15 @@ TEST(ClaimSmallBatches, RunsOnTinyData) {
   EXPECT_EQ(m.points[0].ln.n, 3);
   EXPECT_EQ(m.points[0].bn_batch_stats.n, 3);
   EXPECT_NEAR(m.points[1].bn_minus_ln.mean, m.points[1].bn.mean - m.points[1].ln.mean, 1e-12);
-  expect_renders(report_small_batches(m), 6, 1);
+  const ClaimResult r = report_small_batches(m);
+  expect_renders(r, 6, 1);
+  EXPECT_EQ(r.data.at("reference_batch"), 8);
+  const nlohmann::json& points = r.data.at("points");
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].at("batch_size"), 2);
+  EXPECT_EQ(points[0].at("ln").at("n"), 3);
+  EXPECT_EQ(points[0].at("bn_batch_stats").at("n"), 3);
+  EXPECT_DOUBLE_EQ(points[1].at("bn_minus_ln").at("mean").get<double>(), m.points[1].bn_minus_ln.mean);
 }
 
 BatchPoint batch_point(int batch, double bn_minus_ln, double mismatch) {

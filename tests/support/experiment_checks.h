@@ -45,7 +45,6 @@ inline void expect_renders(const ClaimResult& r, int number, size_t charts) {
     EXPECT_FALSE(c.chart.series.empty()) << c.name;
     EXPECT_GT(plot::render_line_chart(c.chart, plot::ImageFormat::Png).size(), 1000u) << c.name;
   }
-  EXPECT_FALSE(r.data.dump().empty());
 }
 
 }  // namespace bnlab::testing
