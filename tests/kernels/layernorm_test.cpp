@@ -14,10 +14,11 @@ namespace {
 using testing::as_vector;
 using testing::expect_close;
 using testing::Fixture;
+using testing::TorchFixtures;
 using testing::kAtol;
 using testing::kRtol;
 
-TEST(TorchFixtures, LayerNormBothEpsilons) {
+TEST_F(TorchFixtures, LayerNormBothEpsilons) {
   const Fixture f("layers.safetensors");
   for (const auto& [g, eps] : {std::pair{std::string("ln_eps1e-5"), 1e-5f}, std::pair{std::string("ln_eps1e-3"), 1e-3f}}) {
     const Tensor x = f.tensor(g + ".x"), gamma = f.tensor(g + ".gamma"), beta = f.tensor(g + ".beta"), dy = f.tensor(g + ".dy");

@@ -15,6 +15,7 @@ namespace {
 using testing::as_vector;
 using testing::expect_close;
 using testing::Fixture;
+using testing::TorchFixtures;
 using testing::kAtol;
 using testing::kRtol;
 
@@ -32,7 +33,7 @@ TEST(Loss, FusedSoftmaxCrossEntropyIsStable) {
   EXPECT_NEAR(d[0], 0.5f, 1e-6);
 }
 
-TEST(TorchFixtures, SoftmaxCrossEntropy) {
+TEST_F(TorchFixtures, SoftmaxCrossEntropy) {
   const Fixture f("layers.safetensors");
   const Tensor logits = f.tensor("xent.logits");
   std::vector<int32_t> labels;

@@ -23,6 +23,7 @@ using testing::built_check;
 using testing::check_layer_gradients;
 using testing::expect_close;
 using testing::Fixture;
+using testing::TorchFixtures;
 using testing::GradCheckOptions;
 using testing::kAtol;
 using testing::kRtol;
@@ -324,11 +325,11 @@ void check_batchnorm(const Fixture& f, const std::string& g, BatchNormOptions op
   expect_close(as_vector(y), f.f32(g + ".eval_y"), kRtol, kAtol, g + ".eval_y");
 }
 
-TEST(TorchFixtures, BatchNormTorchConvention) { check_batchnorm(Fixture("layers.safetensors"), "bn_torch", BatchNormOptions::torch(), true); }
+TEST_F(TorchFixtures, BatchNormTorchConvention) { check_batchnorm(Fixture("layers.safetensors"), "bn_torch", BatchNormOptions::torch(), true); }
 
-TEST(TorchFixtures, BatchNormKerasConvention) { check_batchnorm(Fixture("layers.safetensors"), "bn_keras", BatchNormOptions::keras(), false); }
+TEST_F(TorchFixtures, BatchNormKerasConvention) { check_batchnorm(Fixture("layers.safetensors"), "bn_keras", BatchNormOptions::keras(), false); }
 
-TEST(TorchFixtures, BatchNormCumulativeAverage) {
+TEST_F(TorchFixtures, BatchNormCumulativeAverage) {
   const Fixture f("layers.safetensors");
   BatchNormOptions o = BatchNormOptions::torch();
   o.momentum.reset();

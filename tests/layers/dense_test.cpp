@@ -13,6 +13,7 @@ using testing::as_vector;
 using testing::built_check;
 using testing::expect_close;
 using testing::Fixture;
+using testing::TorchFixtures;
 using testing::kAtol;
 using testing::kRtol;
 
@@ -38,7 +39,7 @@ TEST(Gradients, DenseWithoutBias) {
   built_check(d, Shape{4}, 2);
 }
 
-TEST(TorchFixtures, DenseReLU) {
+TEST_F(TorchFixtures, DenseReLU) {
   const Fixture f("layers.safetensors");
   Dense d(4, Activation::ReLU);
   Rng rng(0);

@@ -23,6 +23,7 @@ namespace {
 using testing::built;
 using testing::expect_close;
 using testing::Fixture;
+using testing::TorchFixtures;
 
 TEST(StateDict, UsesPyTorchSequentialNames) {
   Sequential m = built("mlp-bn", Shape{28, 28});
@@ -165,7 +166,7 @@ void check_mlp_run(const std::string& file, const std::string& spec, AdamOptions
   expect_close(probs.data(), f.f32("eval_probs"), 0, 2e-5, "eval_probs");
 }
 
-TEST(TorchFixtures, SeedBnMlpTenStepsTorchConventions) {
+TEST_F(TorchFixtures, SeedBnMlpTenStepsTorchConventions) {
   AdamOptions adam;
   adam.epsilon = 1e-8;
   adam.style = AdamStyle::Torch;
@@ -174,7 +175,7 @@ TEST(TorchFixtures, SeedBnMlpTenStepsTorchConventions) {
                   "flatten,bn:torch,dense:256:relu,bn:torch,dense:128:relu,bn:torch,dense:10:softmax", adam, planned);
 }
 
-TEST(TorchFixtures, SeedBnMlpTenStepsKerasConventions) {
+TEST_F(TorchFixtures, SeedBnMlpTenStepsKerasConventions) {
   for (bool planned : {false, true}) check_mlp_run("mlp_bn_keras.safetensors", "mlp-bn", AdamOptions{}, planned);
 }
 

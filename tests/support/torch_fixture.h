@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bnlab/core/denormals.h"
 #include "bnlab/core/tensor.h"
 #include "bnlab/io/safetensors.h"
 
@@ -59,6 +60,20 @@ inline void expect_close(const std::vector<float>& got, const std::vector<float>
   expect_close(got.data(), want, rtol, atol, what);
 }
 inline std::vector<float> as_vector(const Tensor& t) { return {t.data(), t.data() + t.numel()}; }
+
+// The suite of the tests against the fixtures: they run with subnormal floats kept, IEEE arithmetic,
+// as PyTorch kept them when it made the fixtures (make_fixtures.py), whatever bnlab's default.
+class TorchFixtures : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_ = denormals();
+    set_denormals(Denormals::Keep);
+  }
+  void TearDown() override { set_denormals(saved_); }
+
+ private:
+  Denormals saved_ = Denormals::Flush;
+};
 
 // The per-kernel cases' tolerances: 2e-6 relative (+ 1e-6 absolute). Both sides compute in float32
 // with different summation orders and fused operations, a few ulps apart.
