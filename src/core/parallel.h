@@ -51,7 +51,14 @@ void for_column_blocks(int columns, int64_t flops, BlockFn block) {
   const int threads = column_block_threads(flops);
   const int per = static_cast<int>(aligned_share(columns, threads));
   if (threads == 1 || per >= columns) {
+    // On the calling thread, outside any region: OpenBLAS's OpenMP build would split the product
+    // by the calling thread's OpenMP count, against the one thread chosen here, and waits for ever
+    // when its region gets fewer threads than it planned for (seen under LLVM's libomp). So the count
+    // is 1 while the block runs.
+    const int saved = omp_get_max_threads();
+    if (saved > 1) omp_set_num_threads(1);
     block(0, columns);
+    if (saved > 1) omp_set_num_threads(saved);
     return;
   }
 #pragma omp parallel for num_threads(threads) schedule(static)

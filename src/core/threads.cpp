@@ -14,9 +14,10 @@ namespace {
 
 // The BLAS on one thread, whatever the thread count: bnlab splits every product across its threads
 // itself (core/parallel.h), so the BLAS's own threading would only split products bnlab chose to run
-// on one thread, and OpenBLAS's OpenMP build waits for ever when its region gets fewer threads than
-// it planned for (seen under LLVM's libomp after the count went from 3 to 1 to 2). Setting it calls
-// omp_set_num_threads in OpenBLAS's OpenMP build, so the calling thread's count is put back.
+// on one thread. This holds for BLIS and OpenBLAS's pthread build; OpenBLAS's OpenMP build follows
+// the calling thread's OpenMP count at every call instead, which for_column_blocks sets to 1 around
+// a product it runs on one thread. Setting it calls omp_set_num_threads in OpenBLAS's OpenMP build,
+// so the calling thread's count is put back.
 void serialise_blas() {
   const int threads = omp_get_max_threads();
   blas_set_num_threads(1);
