@@ -40,6 +40,13 @@ size_t write_pages(const fs::path& dir, const std::vector<NamedChart>& charts, c
   return files;
 }
 
+// How the claims run their independent training runs (experiments/common.h's in_parallel; claim 7
+// times its steps on all threads, one model after the other).
+std::string side_by_side() {
+  const int threads = num_threads();
+  return threads > 1 ? fmt::format(" ({} training runs side by side, one thread each)", threads) : "";
+}
+
 std::string machine() {
   return fmt::format("{} threads, {}, denormals {}", num_threads(), blas_name(), denormals_name(denormals()));
 }
@@ -111,16 +118,16 @@ int run_claims(const ClaimsOptions& o) {
   const std::string out = out_dir(o.out, "claims");
   RunDirGuard guard(out, "--out");
   const DatasetSplits data = load_data(o.data, console);
-  console.print("bnlab claims: {} protocol on {} ({} training / {} validation images), {}\n", o.full ? "full" : "fast",
-                o.data.dataset, data.train.size(), data.valid.size(), machine());
+  console.print("bnlab claims: {} protocol on {} ({} training / {} validation images), {}{}\n", o.full ? "full" : "fast",
+                o.data.dataset, data.train.size(), data.valid.size(), machine(), side_by_side());
   if (o.seeds && *o.seeds < 3) console.print("note: fewer than 3 seeds; the spreads and verdicts are not reliable\n");
 
   const std::vector<ClaimResult> results =
       run_claims(protocol, o.only, data.train, data.valid, [&](const std::string& line) { console.print("{}\n", line); });
   const double wall = watch.seconds();
 
-  const std::string note = fmt::format("{} protocol on {}; {}; {:.0f}s wall time.", o.full ? "Full" : "Fast",
-                                       o.data.dataset, machine(), wall);
+  const std::string note = fmt::format("{} protocol on {}; {}{}; {:.0f}s wall time.", o.full ? "Full" : "Fast",
+                                       o.data.dataset, machine(), side_by_side(), wall);
   std::vector<NamedChart> charts;
   for (const ClaimResult& r : results) charts.insert(charts.end(), r.charts.begin(), r.charts.end());
   json doc = claims_json(results, protocol_json(protocol));

@@ -16,21 +16,24 @@ ModelRuns run_model(const ConvergenceConfig& c, const std::string& model, const 
                     Progress& progress) {
   ModelRuns out;
   const int64_t steps = steps_for_epochs(train, c.budget.batch_size, c.epochs);
-  std::vector<double> to_target, seconds;
   out.runs = over_seeds(c.budget, [&](uint64_t seed) {
     TrainSpec s = base_spec(c.budget, model, seed);
     s.steps = steps;
     s.eval_every = c.eval_every;
     RunTrace t = train_new_model(s, train, valid);
     const auto hit = t.first_reaching(c.target);
-    out.reached += hit.has_value();
-    to_target.push_back(hit ? double(hit->step) : double(steps + c.eval_every));
-    seconds.push_back(hit ? hit->seconds : t.train_seconds);
     progress.done(fmt::format("{} seed {}", model, seed),
                   hit ? fmt::format("{} reached at step {}", pct(c.target, 1), hit->step)
                       : fmt::format("{} not reached, final {}", pct(c.target, 1), pct(t.last().val_accuracy)));
     return t;
   });
+  std::vector<double> to_target, seconds;
+  for (const RunTrace& t : out.runs) {
+    const auto hit = t.first_reaching(c.target);
+    out.reached += hit.has_value();
+    to_target.push_back(hit ? double(hit->step) : double(steps + c.eval_every));
+    seconds.push_back(hit ? hit->seconds : t.train_seconds);
+  }
   out.steps = spread(to_target);
   out.seconds = spread(seconds);
   out.final = spread(each(out.runs, [](const RunTrace& t) { return t.last().val_accuracy; }));

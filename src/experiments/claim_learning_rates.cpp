@@ -18,19 +18,19 @@ RateRuns run_rate(const LearningRateConfig& c, const std::string& model, const s
                   const Dataset& train, const Dataset& valid, Progress& progress) {
   RateRuns out;
   const int64_t steps = steps_for_epochs(train, c.budget.batch_size, c.epochs);
-  const std::vector<double> best = over_seeds(c.budget, [&](uint64_t seed) {
+  const std::vector<RunTrace> runs = over_seeds(c.budget, [&](uint64_t seed) {
     TrainSpec s = base_spec(c.budget, model, seed);
     s.optimizer = optimizer;
     s.lr = lr;
     s.steps = steps;
     s.eval_every = std::max<int64_t>(1, steps / c.evaluations);
-    const RunTrace t = train_new_model(s, train, valid);
-    out.diverged += t.diverged;
+    RunTrace t = train_new_model(s, train, valid);
     progress.done(fmt::format("{} {} lr={:g} seed {}", model, optimizer, lr, seed),
                   t.diverged ? fmt::format("diverged at step {}", t.steps) : "best " + pct(t.best_val_accuracy()));
-    return t.best_val_accuracy();
+    return t;
   });
-  out.accuracy = spread(best);
+  for (const RunTrace& t : runs) out.diverged += t.diverged;
+  out.accuracy = spread(each(runs, [](const RunTrace& t) { return t.best_val_accuracy(); }));
   return out;
 }
 

@@ -31,12 +31,15 @@ SeedResult run_one(const SmallBatchConfig& c, const std::string& label, const st
 }
 
 BatchPoint run_batch(const SmallBatchConfig& c, int batch, const Dataset& train, const Dataset& valid, Progress& progress) {
+  // The three models at every seed: independent runs.
+  const std::vector<SeedResult> runs = in_parallel(3 * c.budget.seeds, [&](int i) {
+    const uint64_t s = i / 3 + 1;
+    if (i % 3 == 0) return run_one(c, "BatchNorm", "mlp-bn", batch, s, train, valid, progress, true);
+    if (i % 3 == 1) return run_one(c, "LayerNorm", ln_model_spec(), batch, s, train, valid, progress, false);
+    return run_one(c, "Batch Renorm", renorm_model_spec(), batch, s, train, valid, progress, true);
+  });
   std::vector<SeedResult> bn, ln, renorm;
-  for (int s = 1; s <= c.budget.seeds; ++s) {
-    bn.push_back(run_one(c, "BatchNorm", "mlp-bn", batch, s, train, valid, progress, true));
-    ln.push_back(run_one(c, "LayerNorm", ln_model_spec(), batch, s, train, valid, progress, false));
-    renorm.push_back(run_one(c, "Batch Renorm", renorm_model_spec(), batch, s, train, valid, progress, true));
-  }
+  for (size_t i = 0; i < runs.size(); ++i) (i % 3 == 0 ? bn : i % 3 == 1 ? ln : renorm).push_back(runs[i]);
   auto acc = [](const std::vector<SeedResult>& v) { return spread(each(v, [](const SeedResult& r) { return r.accuracy; })); };
   auto stats = [](const std::vector<SeedResult>& v) {
     return spread(each(v, [](const SeedResult& r) { return r.batch_stats_accuracy; }));

@@ -1,7 +1,12 @@
 #include "experiments/common.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <thread>
+
+#include "bnlab/core/threads.h"
 
 namespace bnlab::experiments::detail {
 
@@ -19,10 +24,36 @@ TrainSpec base_spec(const Budget& b, const std::string& model, uint64_t seed) {
   return s;
 }
 
+void for_each_run(int n, FunctionRef<void(int)> fn) {
+  const int workers = std::min(n, num_threads());
+  if (workers <= 1) {
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<int> next{0};
+  auto work = [&] {
+    set_num_threads(1);  // this thread's OpenMP count (the BLAS is on one thread already)
+    for (int i; (i = next.fetch_add(1)) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 Progress::Progress(const Log& log, std::string title, int runs)
     : log_(log), title_(std::move(title)), runs_(runs) {}
 
 void Progress::done(const std::string& what, const std::string& result) {
+  const std::lock_guard<std::mutex> lock(mutex_);
   ++finished_;
   const double run = since_last_.seconds();
   const double total = since_start_.seconds();

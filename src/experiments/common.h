@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bnlab/core/function_ref.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/experiments/claims.h"
 
@@ -19,12 +21,26 @@ Dataset first(const Dataset& data, int64_t n);
 // A TrainSpec with the budget's batch size and Adam learning rate, for the given seed.
 TrainSpec base_spec(const Budget& b, const std::string& model, uint64_t seed);
 
-// Runs fn(seed) for seeds 1..b.seeds and collects the results.
+// Runs fn(i) for i in [0, n) and returns the results in that order. With more than one thread
+// (set_num_threads), the calls run side by side, each on a thread of its own that runs bnlab on one
+// thread: an experiment's runs are independent, and at the batch sizes they use, two one-thread
+// runs side by side finish sooner than the same runs one after the other on two threads
+// (docs/experiments.md). A run gives the bits it gives alone with --threads 1, whatever runs
+// beside it. fn must not touch state that another call touches (Progress::done may be called);
+// an exception thrown by a call is rethrown here, the first by index.
+void for_each_run(int n, FunctionRef<void(int)> fn);
+
+template <class F>
+auto in_parallel(int n, F fn) {
+  std::vector<decltype(fn(0))> out(n);
+  for_each_run(n, [&](int i) { out[i] = fn(i); });
+  return out;
+}
+
+// fn(seed) for seeds 1..b.seeds (in_parallel).
 template <class F>
 auto over_seeds(const Budget& b, F fn) {
-  std::vector<decltype(fn(uint64_t{1}))> out;
-  for (int s = 1; s <= b.seeds; ++s) out.push_back(fn(static_cast<uint64_t>(s)));
-  return out;
+  return in_parallel(b.seeds, [&](int i) { return fn(static_cast<uint64_t>(i + 1)); });
 }
 
 // f(x) for every x.
@@ -39,10 +55,11 @@ std::vector<double> each(const std::vector<T>& xs, F f) {
 class Progress {
  public:
   Progress(const Log& log, std::string title, int runs);
-  // Logs the run that just finished: what it was and what it gave.
+  // Logs the run that just finished: what it was and what it gave. Runs side by side may call it.
   void done(const std::string& what, const std::string& result);
 
  private:
+  std::mutex mutex_;
   const Log& log_;
   std::string title_;
   int runs_, finished_ = 0;
