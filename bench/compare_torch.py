@@ -155,7 +155,7 @@ def handoff_us(bench_kernels):
     """Microseconds to hand 200 KB from one thread to another; None on one core."""
     if CORES < 2:
         return None
-    p = subprocess.run([bench_kernels, "--benchmark_filter=BM_Handoff/1$", "--benchmark_format=json"],
+    p = subprocess.run([bench_kernels, "--benchmark_filter=BM_Handoff/1/", "--benchmark_format=json"],
                        capture_output=True, text=True, check=True)
     runs = [b for b in json.loads(p.stdout)["benchmarks"] if "handoff" in b]
     return runs[0]["handoff"] * 1e6 if runs else None
