@@ -11,6 +11,7 @@
 #include "bnlab/core/rng.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/kernels/optim.h"
+#include "bnlab/dist/communicator.h"
 #include "bnlab/model/buffer_snapshot.h"
 #include "bnlab/model/plan.h"
 #include "bnlab/model/sequential.h"
@@ -64,10 +65,18 @@ class FitLoop {
   BufferSnapshot buffers_;
   std::optional<TrainingPlan> plan_;
   std::vector<int32_t> labels_;  // the batch's
+  // A data-parallel run's ranks (FitOptions::ranks, or this process alone), and what they exchange.
+  SelfCommunicator alone_;
+  Communicator& ranks_;
+  std::vector<float> exchange_;
+  std::vector<Tensor*> moving_;  // the non-trainable float buffers, for rank 0's broadcast
+  LossResult sum_over_ranks(const LossResult& mine);
+  void sum_gradients();
+  void take_rank0_buffers();
 };
 
 FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
-    : model_(model), train_(train), o_(o), n_(train.size()), buffers_(model) {
+    : model_(model), train_(train), o_(o), n_(train.size()), buffers_(model), ranks_(o.ranks ? *o.ranks : alone_) {
   check_options();
   plan_.emplace(model, PlanOptions{o.fuse});
   steps_ = (n_ + o.batch_size - 1) / o.batch_size;
@@ -78,6 +87,8 @@ FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
       if (p.trainable) owners_.push_back(l.get());
   if (owners_.size() != model.trainable().size()) throw std::logic_error("FitLoop: parameters out of step with the model");
   gradient_bad_.assign(owners_.size(), 0);
+  for (StateEntry& e : model.state_dict())
+    if (e.tensor && !e.trainable) moving_.push_back(e.tensor);
   allocate_batch();
 }
 
@@ -127,7 +138,14 @@ void FitLoop::run_epoch() {
 }
 
 void FitLoop::stop_if_requested(const Stopwatch& epoch) {
-  if (!o_.stop_requested || !o_.stop_requested->load()) return;
+  bool stop = o_.stop_requested && o_.stop_requested->load();
+  if (ranks_.size() > 1) {  // every rank stops at the same step when any of them was asked to
+    const double mine = stop;
+    std::vector<double> all(ranks_.size());
+    ranks_.allgather(&mine, all.data(), 1);
+    stop = std::any_of(all.begin(), all.end(), [](double s) { return s != 0.0; });
+  }
+  if (!stop) return;
   TrainingPosition here = pos_;
   here.seconds += epoch.seconds();
   if (o_.checkpoint) o_.checkpoint(here);
@@ -141,21 +159,36 @@ void FitLoop::train_batch() {
   int32_t* y = labels_.data();
   buffers_.save();
 
-  // The batch is gathered inside the step: by each thread for itself when the plan's input
-  // BatchNorm asks for copies. The plan sets every gradient: no zero_grad.
-  // The next batch of this epoch is prefetched while this one is gathered: shuffled rows are
-  // scattered over the training set, larger than the last-level cache.
-  const int64_t* indices = order_.data() + begin;
-  const int64_t next_rows = std::min<int64_t>(o_.batch_size, std::max<int64_t>(0, n_ - begin - rows));
-  const LossResult r = plan_->forward_backward(static_cast<int>(rows), y, [&](float* batch, int copy) {
-    train_.gather(batch, copy == 0 ? y : nullptr, indices, rows, indices + rows, next_rows);
-  });
+  // This rank's shard of the batch (all of it in one process), gathered inside the step: by each
+  // thread for itself when the plan's input BatchNorm asks for copies. The plan sets every
+  // gradient: no zero_grad. This rank's shard of the next batch is prefetched while this one is
+  // gathered: shuffled rows are scattered over the training set, larger than the last-level cache.
+  const Shard shard = shard_of(rows, ranks_.rank(), ranks_.size());
+  const int64_t next_begin = begin + rows;
+  const Shard next = shard_of(std::min<int64_t>(o_.batch_size, n_ - std::min(n_, next_begin)), ranks_.rank(), ranks_.size());
+  const int64_t* indices = order_.data() + begin + shard.begin;
+  LossResult r;
+  if (shard.rows() > 0) {
+    r = plan_->forward_backward(
+        static_cast<int>(shard.rows()), y,
+        [&](float* batch, int copy) {
+          train_.gather(batch, copy == 0 ? y : nullptr, indices, shard.rows(), order_.data() + next_begin + next.begin,
+                        next.rows());
+        },
+        rows);
+  } else {
+    model_.zero_grad();  // an empty shard adds nothing to the sum
+  }
+  if (ranks_.size() > 1) {
+    r = sum_over_ranks(r);
+    sum_gradients();
+  }
   if (o_.callback) o_.callback->on_gradients(model_, pos_.step + 1);
   // The gradients are checked by the optimiser's step, in the same pass as the update.
   std::optional<std::string> problem = non_finite_loss(r);
   if (!problem && !model_.optimizer()->step_if_finite(model_.trainable(), gradient_bad_)) problem = non_finite_gradient();
   if (problem) {
-    buffers_.restore();
+    buffers_.restore();  // the same decision on every rank: the sums are the same
     if (o_.on_non_finite == NonFinitePolicy::Stop)
       throw TrainingStopped(TrainingStopped::Reason::NonFinite,
                             fmt::format("non-finite {} at epoch {}, step {}", *problem, pos_.epoch, pos_.step + 1));
@@ -164,11 +197,58 @@ void FitLoop::train_batch() {
     pos_.loss_sum += r.loss_sum;
     pos_.correct += r.correct;
     pos_.seen += rows;
+    if (ranks_.size() > 1) take_rank0_buffers();
   }
   ++pos_.step;
   ++pos_.total_steps;
   if (o_.callback)
     o_.callback->on_batch_end(pos_.step, steps_, pos_.loss_sum / pos_.seen, double(pos_.correct) / pos_.seen);
+}
+
+// The batch's loss and correct count, summed over the ranks' shards in rank order.
+LossResult FitLoop::sum_over_ranks(const LossResult& mine) {
+  const double sent[2] = {mine.loss_sum, static_cast<double>(mine.correct)};
+  std::vector<double> all(2 * ranks_.size());
+  ranks_.allgather(sent, all.data(), 2);
+  LossResult sum;
+  for (int k = 0; k < ranks_.size(); ++k) {
+    sum.loss_sum += all[2 * k];
+    sum.correct += static_cast<int64_t>(all[2 * k + 1]);
+  }
+  return sum;
+}
+
+// Every trainable gradient, summed over the ranks in one collective.
+void FitLoop::sum_gradients() {
+  const std::vector<ParamRef>& params = model_.trainable();
+  size_t total = 0;
+  for (const ParamRef& p : params) total += p.grad->numel();
+  exchange_.resize(total);
+  float* at = exchange_.data();
+  for (const ParamRef& p : params) at = std::copy_n(p.grad->data(), p.grad->numel(), at);
+  ranks_.allreduce_sum(exchange_.data(), static_cast<int64_t>(total));
+  const float* from = exchange_.data();
+  for (const ParamRef& p : params) {
+    std::copy_n(from, p.grad->numel(), p.grad->data());
+    from += p.grad->numel();
+  }
+}
+
+// Rank 0's moving statistics on every rank (each rank's shard gave its own), so that the ranks
+// keep one model.
+void FitLoop::take_rank0_buffers() {
+  if (moving_.empty()) return;
+  size_t total = 0;
+  for (const Tensor* t : moving_) total += t->numel();
+  exchange_.resize(total);
+  float* at = exchange_.data();
+  for (const Tensor* t : moving_) at = std::copy_n(t->data(), t->numel(), at);
+  ranks_.broadcast(exchange_.data(), static_cast<int64_t>(total));
+  const float* from = exchange_.data();
+  for (Tensor* t : moving_) {
+    std::copy_n(from, t->numel(), t->data());
+    from += t->numel();
+  }
 }
 
 // What is non-finite, naming the layer: "loss (nan), first in the output of layer 'dense_1'" or
@@ -205,7 +285,7 @@ void FitLoop::finish_epoch(const Stopwatch& epoch) {
   logs.loss = pos_.seen ? pos_.loss_sum / pos_.seen : NAN;
   logs.accuracy = pos_.seen ? double(pos_.correct) / pos_.seen : NAN;
   if (o_.validation) {
-    const Metrics v = model_.evaluate(*o_.validation, o_.batch_size);
+    const Metrics v = model_.evaluate(*o_.validation, o_.batch_size, o_.ranks);
     logs.val_loss = v.loss;
     logs.val_accuracy = v.accuracy;
   }

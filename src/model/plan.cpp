@@ -76,14 +76,14 @@ TrainingPlan::TrainingPlan(Sequential& model, PlanOptions options)
 
 TrainingPlan::~TrainingPlan() = default;
 
-LossResult TrainingPlan::forward_backward(int N, const int32_t* labels, const BatchFillFn& fill) {
+LossResult TrainingPlan::forward_backward(int N, const int32_t* labels, const BatchFillFn& fill, int64_t mean_over) {
   batch_.resize(model_.input_shape().with_batch(N));
   int copies = 0;
   for (const auto& step : forward_) copies = std::max(copies, step->batch_copies(N));
   if (copies == 0) {
     fill(batch_.data(), 0);
     state_->x_copies = {};
-    return run(batch_, labels);
+    return run(batch_, labels, mean_over);
   }
   // The batch and one more copy per thread after the first, each written by its own thread
   // (core/parallel.h: for_each_copy writes them, own_copy reads them).
@@ -95,15 +95,15 @@ LossResult TrainingPlan::forward_backward(int N, const int32_t* labels, const Ba
   }
   for_each_copy(copies, [&](int c) { fill(c == 0 ? batch_.data() : batch_copies_[c - 1].data(), c); });
   state_->x_copies = {batch_copy_ptrs_.data(), copies};
-  return run(batch_, labels);
+  return run(batch_, labels, mean_over);
 }
 
 LossResult TrainingPlan::forward_backward(const Tensor& x, const int32_t* labels) {
   state_->x_copies = {};
-  return run(x, labels);
+  return run(x, labels, 0);
 }
 
-LossResult TrainingPlan::run(const Tensor& x, const int32_t* labels) {
+LossResult TrainingPlan::run(const Tensor& x, const int32_t* labels, int64_t mean_over) {
   plan::StepState& s = *state_;
   const int N = static_cast<int>(x.dim(0));
   const int K = model_.num_classes();
@@ -113,7 +113,8 @@ LossResult TrainingPlan::run(const Tensor& x, const int32_t* labels) {
   probs_.resize({N, K});
   dlogits_.resize({N, K});
   const LossResult r = softmax_cross_entropy_forward(probs_.data(), s.out.back().data(), labels, N, K);
-  softmax_cross_entropy_backward(dlogits_.data(), probs_.data(), labels, N, K, 1.0f / N);
+  softmax_cross_entropy_backward(dlogits_.data(), probs_.data(), labels, N, K,
+                                 1.0f / static_cast<float>(mean_over > 0 ? mean_over : N));
   // Gradients ping-pong between two buffers; a fused step keeps the ones inside its group.
   const Tensor* dy = &dlogits_;
   int next = 0;

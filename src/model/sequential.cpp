@@ -7,6 +7,7 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/core/rng.h"
+#include "bnlab/dist/communicator.h"
 #include "bnlab/model/fit.h"
 #include "core/parallel.h"
 
@@ -152,7 +153,7 @@ LossResult Sequential::eval_batch(const Tensor& x, const int32_t* labels) {
 
 History Sequential::fit(const Dataset& train, const FitOptions& options) { return bnlab::fit(*this, train, options); }
 
-Metrics Sequential::evaluate(const Dataset& data, int batch_size) {
+Metrics Sequential::evaluate(const Dataset& data, int batch_size, Communicator* ranks) {
   if (!built_) throw std::logic_error("Sequential::evaluate before build");
   if (batch_size <= 0) throw InputError(fmt::format("batch size must be positive, got {}", batch_size));
   check_labels(data);
@@ -161,13 +162,25 @@ Metrics Sequential::evaluate(const Dataset& data, int batch_size) {
   std::vector<int32_t> y(batch_size);
   double loss_sum = 0.0;
   int64_t correct = 0;
-  for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
-    const int64_t bs = std::min<int64_t>(batch_size, data.size() - begin);
+  const Shard shard = ranks ? shard_of(data.size(), ranks->rank(), ranks->size()) : Shard{0, data.size()};
+  for (int64_t begin = shard.begin; begin < shard.end; begin += batch_size) {
+    const int64_t bs = std::min<int64_t>(batch_size, shard.end - begin);
     x.resize_batch(bs);
     data.gather_range(x.data(), y.data(), begin, bs);
     const LossResult r = eval_batch(x, y.data());
     loss_sum += r.loss_sum;
     correct += r.correct;
+  }
+  if (ranks && ranks->size() > 1) {
+    const double mine[2] = {loss_sum, static_cast<double>(correct)};
+    std::vector<double> all(2 * ranks->size());
+    ranks->allgather(mine, all.data(), 2);
+    loss_sum = 0.0;
+    correct = 0;
+    for (int r = 0; r < ranks->size(); ++r) {
+      loss_sum += all[2 * r];
+      correct += static_cast<int64_t>(all[2 * r + 1]);
+    }
   }
   m.samples = data.size();
   if (m.samples) {

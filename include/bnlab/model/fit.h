@@ -17,6 +17,7 @@
 
 namespace bnlab {
 
+class Communicator;
 class Sequential;
 
 struct EpochLogs {
@@ -100,6 +101,15 @@ struct FitOptions {
   // throws TrainingStopped.
   const std::atomic<bool>* stop_requested = nullptr;
   NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
+  // Data-parallel training (dist/communicator.h): every rank calls fit with the same model, options
+  // and data. Each step, rank r takes its contiguous shard of the global batch of batch_size rows,
+  // in the data order one process would use (dist's shard_of; a shard may be empty), computes the
+  // gradient of the global batch's mean loss over its rows, and the ranks sum their gradients, so
+  // that every rank takes the same optimiser step. Validation is sharded; the epoch's metrics and
+  // a stop request are agreed by all ranks. BatchNorm normalises each shard with its own statistics
+  // and every rank then takes rank 0's moving statistics, as PyTorch's DistributedDataParallel
+  // does. Null: one process.
+  Communicator* ranks = nullptr;
 };
 
 // Trains model (built and compiled) on train; Sequential::fit calls this. Throws InputError for bad

@@ -58,7 +58,10 @@ class TrainingPlan {
 
   // One training step's forward, loss and backward: SETS every trainable gradient (no zero_grad
   // needed) and the moving statistics, on the N rows that fill writes (labels: N, filled by fill).
-  LossResult forward_backward(int N, const int32_t* labels, const BatchFillFn& fill);
+  // mean_over: the loss and its gradients are of the sum over these rows divided by mean_over
+  // rather than by N, for one shard of a larger batch whose shards' gradients are then summed
+  // (data-parallel training: model/fit.h); 0 means N.
+  LossResult forward_backward(int N, const int32_t* labels, const BatchFillFn& fill, int64_t mean_over = 0);
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
   // forward_backward, then the optimiser's step.
   LossResult train_step(int N, const int32_t* labels, const BatchFillFn& fill);
@@ -75,7 +78,7 @@ class TrainingPlan {
   double product_flops(int N) const;
 
  private:
-  LossResult run(const Tensor& x, const int32_t* labels);
+  LossResult run(const Tensor& x, const int32_t* labels, int64_t mean_over);
 
   Sequential& model_;
   std::vector<std::unique_ptr<plan::ForwardStep>> forward_;

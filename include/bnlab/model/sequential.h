@@ -22,6 +22,7 @@
 
 namespace bnlab {
 
+class Communicator;
 struct FitOptions;
 struct History;
 
@@ -64,7 +65,9 @@ class Sequential {
 
   // Trains for options.epochs (model/fit.h).
   History fit(const Dataset& train, const FitOptions& options);
-  Metrics evaluate(const Dataset& data, int batch_size = 32);
+  // With ranks (a data-parallel run, dist/communicator.h), each rank evaluates its contiguous shard
+  // of data and every rank gets the sums of all shards, added in rank order.
+  Metrics evaluate(const Dataset& data, int batch_size = 32, Communicator* ranks = nullptr);
   // Model outputs (probabilities for a softmax output), (n, K), for the given samples.
   Tensor predict(const Dataset& data, const std::vector<int64_t>& indices);
 
