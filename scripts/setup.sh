@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libxml2-dev chromium nodejs
   googletest libgtest-dev libgmock-dev libbenchmark-dev dataset-fashion-mnist
   libxsmm-dev libdnnl-dev  # bench/bench_gemm compares them with the BLAS
+  libopenmpi-dev openmpi-bin  # data-parallel training: mpirun -np N bnlab train ...
   clang libclang-rt-14-dev libomp-14-dev  # the sanitizer and fuzzing build (scripts/sanitize.sh)
 )
 missing=()
