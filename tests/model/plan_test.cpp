@@ -207,6 +207,36 @@ TEST(Plan, FusedStepsGiveThePlainLoopsBits) {
   set_num_threads(0);
 }
 
+// BatchNorm on images runs in its own step, next to the fused
+// steps of flat layers: the plain loop's bits at 1, 2 and 3 threads.
+TEST(Plan, ImageNormalisationGivesThePlainLoopsBits) {
+  const char* first = "bn,relu,flatten,dense:8:relu,bn,dense:3:softmax";
+  Sequential model = built(first, Shape{8, 16, 16});
+  EXPECT_EQ(TrainingPlan(model).forward_steps(),
+            (std::vector<std::string>{"batchnorm: layer 0", "layer: layer 1", "layer: layer 2",
+                                      "dense+batchnorm: layers 3-4", "dense: layer 5"}));
+  for (const char* spec : {first, "relu,bn:torch,relu,bn:renorm:rmax=1.5,flatten,dense:3:softmax"}) {
+    SCOPED_TRACE(spec);
+    Rng rng(6);
+    const Tensor big = testing::random_tensor(Shape{48, 8, 16, 16}, rng, -1.0f, 2.0f);
+    const Tensor small = testing::random_tensor(Shape{3, 8, 16, 16}, rng);
+    const std::vector<int32_t> labels = cycling_labels(48);
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(threads);
+      set_num_threads(threads);
+      Sequential fused = built(spec, Shape{8, 16, 16}), plain = built(spec, Shape{8, 16, 16});
+      perturb(fused);
+      perturb(plain);
+      TrainingPlan plan(fused);
+      for (const Tensor* x : {&big, &small, &big}) {
+        const Floats got = gradients_and_buffers(fused, plan.forward_backward(*x, labels.data()).loss_sum);
+        EXPECT_EQ(got, gradients_and_buffers(plain, plain_step(plain, *x, labels.data()).loss_sum));
+      }
+    }
+  }
+  set_num_threads(0);
+}
+
 // Every copy of layer's output the plan made equals the output itself.
 void expect_copies_match(const TrainingPlan& plan, size_t layer) {
   const ThreadCopies copies = plan.output_copies(layer);

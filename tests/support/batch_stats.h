@@ -24,4 +24,19 @@ inline Stats batch_stats(const Tensor& x) {
   return s;
 }
 
+// The same per channel of images x: (N, C, H, W), over n, h and w.
+inline Stats channel_stats(const Tensor& x) {
+  const int64_t N = x.dim(0), C = x.dim(1), HW = x.dim(2) * x.dim(3);
+  Stats s{std::vector<double>(C), std::vector<double>(C)};
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) s.mean[c] += x[(n * C + c) * HW + i];
+    s.mean[c] /= N * HW;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < HW; ++i) s.var[c] += std::pow(x[(n * C + c) * HW + i] - s.mean[c], 2);
+    s.var[c] /= N * HW;
+  }
+  return s;
+}
+
 }  // namespace bnlab::testing

@@ -1,5 +1,9 @@
 #pragma once
-// BatchNormalization over the feature axis of (N, C) inputs (formulas: kernels/batchnorm.h).
+// BatchNormalization over the feature axis of (N, C) inputs (formulas: kernels/batchnorm.h), and
+// over the channel axis of (N, C, H, W) images, channels first (kernels/batchnorm2d.h): one
+// statistic per channel over N, H and W, as PyTorch's BatchNorm2d and Keras's
+// BatchNormalization(axis=1). The axis follows from the input's rank at build; everything below
+// holds for both, with N * H * W values per channel where it says N.
 //
 // Training normalises with the batch mean and biased batch variance and updates the moving
 // statistics; inference uses the moving statistics, folded into one scale and shift per feature.
@@ -10,7 +14,7 @@
 //     running = running * (1 - momentum) + batch * momentum; eps 1e-5; the running variance takes
 //     the unbiased batch variance (x N / (N - 1)); with momentum unset, the cumulative average
 //     (momentum = 1 / num_batches_tracked).
-// Training on one sample per feature is an error (the variance is undefined), as in PyTorch.
+// Training on one value per feature is an error (the variance is undefined), as in PyTorch.
 //
 // Batch Renormalization (Ioffe 2017, `renorm`): training corrects the batch statistics towards the
 // moving ones by r and d, clipped to [1/rmax, rmax] and [-dmax, dmax] (kernels/batchnorm.h), so the
@@ -54,21 +58,27 @@ class BatchNormalization : public Layer {
   std::vector<CounterRef> counters() override { return {{"num_batches_tracked", &num_batches_tracked}}; }
 
   const BatchNormOptions& options() const { return options_; }
-  // InputError unless a training batch has more than one sample per feature.
+  // InputError unless a training batch of N has more than one value per feature.
   void check_training_batch(int N) const;
-  // Folds a training batch's mean and biased variance, (C) each, into the moving statistics by the
-  // layer's convention; once per training forward (forward does it, and so does a plan's step that
-  // normalises for this layer: model/plan.h).
-  void update_moving_statistics(const double* mean, const double* var, int N);
+  // Folds a training batch's mean and biased variance, (C) each, over `count` values per feature,
+  // into the moving statistics by the layer's convention; once per training forward (forward does
+  // it, and so does a plan's step that normalises for this layer: model/plan.h).
+  void update_moving_statistics(const double* mean, const double* var, int64_t count);
 
   // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
   Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
   int64_t num_batches_tracked = 0;
 
  private:
+  void forward_images(const Tensor& x, Tensor& y, const float* gamma, const float* beta);
+  void backward_images(const Tensor& x, const Tensor& dy, Tensor* dx, float* dgamma, float* dbeta);
+
   BatchNormOptions options_;
   int C_ = 0;
+  int HW_ = 1;                      // H * W for (N, C, H, W) input, 1 for (N, C)
   std::vector<double> mean_, var_;  // batch statistics of the last training forward
+  std::vector<double> sum_, sumsq_;  // images: per-channel sums (forward), then those of the backward
+  Tensor pivot_;                     // images: the shift of the sums, x[0, c, 0] (kernels/batchnorm2d.h)
   Tensor invstd_;
   Tensor renorm_r_, renorm_d_;  // Batch Renormalization's corrections of the last training forward
   Tensor scale_, shift_;        // folded moving statistics of the last inference forward

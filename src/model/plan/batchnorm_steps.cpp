@@ -3,7 +3,13 @@
 // has just produced (forward) or differentiates the block of the Dense layer's input gradient it
 // has just produced (backward), while that block is in its cache. The same arithmetic in the same
 // order as the layer's own forward and backward (kernels/batchnorm.h), so the same bits.
+//
+// On images (N, C, H, W) the BN runs on its own, in the phases of kernels/batchnorm2d.h: the
+// per-channel sums, then the normalisation with the mean and variance they give (forward); the two
+// per-channel sums of the backward, then the gradients from them. Data-parallel training adds the
+// sums of every process between the phases.
 #include "bnlab/kernels/batchnorm.h"
+#include "bnlab/kernels/batchnorm2d.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "model/plan/steps.h"
@@ -11,9 +17,8 @@
 namespace bnlab::plan {
 
 void BatchStatistics::resize(int C) {
-  mean.resize(C);
-  var.resize(C);
-  for (Tensor* t : {&invstd, &r, &d}) t->resize({C});
+  for (std::vector<double>* v : {&mean, &var, &sum, &sumsq}) v->resize(C);
+  for (Tensor* t : {&invstd, &r, &d, &pivot}) t->resize({C});
 }
 
 const float* gamma_of(const BatchNormalization& bn) { return bn.options().scale ? bn.weight.data() : nullptr; }
@@ -21,8 +26,56 @@ const float* beta_of(const BatchNormalization& bn) { return bn.options().center 
 float* dgamma_of(BatchNormalization& bn) { return bn.options().scale ? bn.weight_grad.data() : nullptr; }
 float* dbeta_of(BatchNormalization& bn) { return bn.options().center ? bn.bias_grad.data() : nullptr; }
 
+namespace {
+
+// x: (N, C, H, W), the sums shifted by each channel's first value, as the layer's own forward.
+void run_batchnorm2d_forward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, Tensor& y) {
+  const BatchNormOptions& o = bn.options();
+  const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+  const int HW = static_cast<int>(x.dim(2) * x.dim(3));
+  const int64_t count = static_cast<int64_t>(N) * HW;
+  for (int c = 0; c < C; ++c) st.pivot[c] = x[static_cast<int64_t>(c) * HW];
+  batchnorm2d_sums(st.sum.data(), st.sumsq.data(), st.pivot.data(), x.data(), N, C, HW);
+  batchnorm2d_moments(st.mean.data(), st.var.data(), st.sum.data(), st.sumsq.data(), st.pivot.data(), count, C);
+  const float* r = nullptr;
+  const float* d = nullptr;
+  if (o.renorm) {
+    batchnorm2d_renorm_corrections(st.r.data(), st.d.data(), st.mean.data(), st.var.data(), bn.running_mean.data(),
+                                   bn.running_var.data(), o.rmax, o.dmax, C, o.eps);
+    r = st.r.data();
+    d = st.d.data();
+  }
+  batchnorm2d_normalise(y.data(), st.invstd.data(), x.data(), st.mean.data(), st.var.data(), r, d, gamma_of(bn),
+                        beta_of(bn), N, C, HW, o.eps);
+  bn.update_moving_statistics(st.mean.data(), st.var.data(), count);
+}
+
+void run_batchnorm2d_backward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, const Tensor& dy,
+                              Tensor* dx) {
+  const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+  const int HW = static_cast<int>(x.dim(2) * x.dim(3));
+  const float* r = bn.options().renorm ? st.r.data() : nullptr;
+  const float* d = bn.options().renorm ? st.d.data() : nullptr;
+  // st.sum and st.sumsq now take sum(dy) and sum(dy * (x - mean)).
+  batchnorm2d_backward_sums(st.sum.data(), st.sumsq.data(), dy.data(), x.data(), st.mean.data(), N, C, HW);
+  batchnorm2d_param_grads(dgamma_of(bn), dbeta_of(bn), st.sum.data(), st.sumsq.data(), st.invstd.data(), r, d, C);
+  if (dx)
+    batchnorm2d_backward_input(dx->data(), dy.data(), x.data(), st.mean.data(), st.invstd.data(), r, gamma_of(bn),
+                               st.sum.data(), st.sumsq.data(), static_cast<int64_t>(N) * HW, N, C, HW);
+}
+
+}  // namespace
+
 void run_batchnorm_forward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, Tensor& y, float* u) {
   const BatchNormOptions& o = bn.options();
+  if (x.shape().rank() == 4) {
+    const int N = static_cast<int>(x.dim(0));
+    bn.check_training_batch(N);
+    st.resize(static_cast<int>(x.dim(1)));
+    y.resize(x.shape());
+    run_batchnorm2d_forward(bn, st, x, y);
+    return;
+  }
   const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
   bn.check_training_batch(N);
   st.resize(C);
@@ -63,10 +116,14 @@ class BatchNormBackward : public BackwardStep {
 
   void run(StepState& s, const Tensor& dy, Tensor* dx) override {
     const Tensor& x = s.input(first);
-    const BatchStatistics& st = s.stats[first];
+    BatchStatistics& st = s.stats[first];
     const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
     zero_grads(bn_);
     if (dx) dx->resize(x.shape());
+    if (x.shape().rank() == 4) {
+      run_batchnorm2d_backward(bn_, st, x, dy, dx);
+      return;
+    }
     float* dxp = dx ? dx->data() : nullptr;
     if (bn_.options().renorm)
       batchnorm_renorm_backward_train(dxp, dgamma_of(bn_), dbeta_of(bn_), dy.data(), x.data(), st.mean.data(),

@@ -17,6 +17,10 @@ namespace bnlab::plan {
 struct BatchStatistics {
   std::vector<double> mean, var;  // (C)
   Tensor invstd, r, d;            // (C); r, d: Batch Renormalization's corrections
+  // Images (N, C, H, W): the per-channel sums of kernels/batchnorm2d.h's phases (a), forward then
+  // backward, and their shift.
+  std::vector<double> sum, sumsq;  // (C)
+  Tensor pivot;                    // (C)
   Tensor u;                       // the normalised input (N, C), kept by the input BatchNorm only
   ThreadCopies u_copies;          // u once per thread, when its forward made copies
 
@@ -103,7 +107,8 @@ const float* beta_of(const BatchNormalization& bn);
 float* dgamma_of(BatchNormalization& bn);
 float* dbeta_of(BatchNormalization& bn);
 // bn's training forward on x: (N, C) into y, its batch statistics into st, and u: (N, C) the
-// normalised input (y = u * gamma + beta) unless null; updates the moving statistics.
+// normalised input (y = u * gamma + beta) unless null; updates the moving statistics. On images
+// x: (N, C, H, W), u must be null.
 void run_batchnorm_forward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, Tensor& y, float* u);
 
 // A Dense layer's training forward, z: (N, units) from x: (N, in), then `then` on each block of
