@@ -10,6 +10,7 @@
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
+#include "bnlab/layers/groupnorm.h"
 #include "bnlab/layers/layernorm.h"
 
 namespace bnlab {
@@ -135,6 +136,29 @@ std::unique_ptr<Layer> parse_ln(const std::vector<std::string>& parts, const Tok
   return std::make_unique<LayerNormalization>(o);
 }
 
+std::unique_ptr<Layer> parse_gn(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  if (parts.size() < 2) ctx.fail("gn needs a group count, e.g. gn:8");
+  const double groups = ctx.number(parts[1], "groups");
+  if (groups < 1 || groups > (1 << 24) || groups != static_cast<int>(groups))
+    ctx.fail("groups must be a whole number from 1 to 16777216");
+  GroupNormOptions o;
+  o.groups = static_cast<int>(groups);
+  for (size_t i = 2; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (key == "eps")
+      o.eps = static_cast<float>(ctx.number(value, "eps"));
+    else if (key == "center")
+      o.center = ctx.flag(value, "center");
+    else if (key == "scale")
+      o.scale = ctx.flag(value, "scale");
+    else
+      ctx.fail(fmt::format("unknown gn option '{}' (eps=, center=, scale=)", p));
+  }
+  return std::make_unique<GroupNormalization>(o);
+}
+
 std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
   TokenContext ctx{token, position};
   const size_t at = token.find('@');
@@ -151,6 +175,8 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
       layer = parse_bn(parts, ctx);
     else if (kind == "ln")
       layer = parse_ln(parts, ctx);
+    else if (kind == "gn")
+      layer = parse_gn(parts, ctx);
     else if (kind == "dropout" && parts.size() == 2)
       layer = std::make_unique<Dropout>(static_cast<float>(ctx.number(parts[1], "rate")));
     else if ((kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "softmax") && parts.size() == 1)
@@ -158,7 +184,7 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
     else if (kind.empty())
       ctx.fail("empty layer");
     else
-      ctx.fail("unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+      ctx.fail("unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
   } catch (const InputError& e) {
     const std::string what = e.what();
     if (what.rfind("model spec:", 0) == 0) throw;

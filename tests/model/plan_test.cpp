@@ -207,7 +207,7 @@ TEST(Plan, FusedStepsGiveThePlainLoopsBits) {
   set_num_threads(0);
 }
 
-// BatchNorm on images runs in its own step, next to the fused
+// BatchNorm on images runs in its own step, GroupNorm as a layer on its own, next to the fused
 // steps of flat layers: the plain loop's bits at 1, 2 and 3 threads.
 TEST(Plan, ImageNormalisationGivesThePlainLoopsBits) {
   const char* first = "bn,relu,flatten,dense:8:relu,bn,dense:3:softmax";
@@ -215,7 +215,7 @@ TEST(Plan, ImageNormalisationGivesThePlainLoopsBits) {
   EXPECT_EQ(TrainingPlan(model).forward_steps(),
             (std::vector<std::string>{"batchnorm: layer 0", "layer: layer 1", "layer: layer 2",
                                       "dense+batchnorm: layers 3-4", "dense: layer 5"}));
-  for (const char* spec : {first, "relu,bn:torch,relu,bn:renorm:rmax=1.5,flatten,dense:3:softmax"}) {
+  for (const char* spec : {first, "gn:2,bn:torch,relu,bn:renorm:rmax=1.5,gn:1,flatten,dense:3:softmax"}) {
     SCOPED_TRACE(spec);
     Rng rng(6);
     const Tensor big = testing::random_tensor(Shape{48, 8, 16, 16}, rng, -1.0f, 2.0f);

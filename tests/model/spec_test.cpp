@@ -25,7 +25,7 @@ TEST(Spec, ErrorsNameTheToken) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(message("flatten,conv:3"), "model spec: layer 2 'conv:3': unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("flatten,conv:3"), "model spec: layer 2 'conv:3': unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
   EXPECT_EQ(message("dense:abc"), "model spec: layer 1 'dense:abc': units 'abc' is not a number");
   EXPECT_EQ(message("dense:0"), "model spec: layer 1 'dense:0': units must be a whole number from 1 to 16777216");
   EXPECT_EQ(message("dense:4:swish"), "model spec: layer 1 'dense:4:swish': unknown activation 'swish' (linear, relu, sigmoid, tanh, softmax)");
@@ -35,6 +35,27 @@ TEST(Spec, ErrorsNameTheToken) {
   EXPECT_EQ(message(""), "model spec: empty (use mlp, mlp-bn or e.g. flatten,dense:10:softmax)");
   Sequential m = make_model("dense:3");
   EXPECT_THROW(m.build(Shape{28, 28}, 1), InputError);
+}
+
+TEST(GroupNorm, SpecSyntaxRoundTripsAndRejectsMistakes) {
+  EXPECT_EQ(make_model("gn:8").spec(), "gn:8");
+  EXPECT_EQ(make_model("gn:2:scale=0:eps=0.001").spec(), "gn:2:eps=0.001:scale=0");
+  auto message = [](const std::string& spec) {
+    try {
+      make_model(spec);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("gn"), "model spec: layer 1 'gn': gn needs a group count, e.g. gn:8");
+  EXPECT_EQ(message("gn:0"), "model spec: layer 1 'gn:0': groups must be a whole number from 1 to 16777216");
+  EXPECT_EQ(message("gn:2:momentum=1"), "model spec: layer 1 'gn:2:momentum=1': unknown gn option 'momentum=1' (eps=, center=, scale=)");
+  EXPECT_EQ(message("gn:2:eps=-1"), "model spec: layer 1 'gn:2:eps=-1': gn: eps must be positive, got -1");
+  Sequential m = make_model("gn:4,flatten,dense:3:softmax");
+  EXPECT_THROW(m.build(Shape{6, 5, 5}, 1), InputError);
+  Sequential images = make_model("bn,gn:3,flatten,dense:3:softmax");
+  EXPECT_NO_THROW(images.build(Shape{6, 5, 5}, 1));
 }
 
 TEST(BatchRenorm, SpecSyntaxRoundTripsAndRejectsMistakes) {
