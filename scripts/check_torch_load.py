@@ -4,10 +4,14 @@ load_state_dict(strict=True) and checks that PyTorch gives the test accuracy bnl
 
   /usr/bin/python3 scripts/check_torch_load.py RUN_DIR/model.safetensors [RUN_DIR/metrics.json]
 
+Without a metrics.json (a checkpoint outside a run directory) it only loads the checkpoint and runs
+the model in eval mode on random inputs of the checkpoint's input shape. Images are channels first:
+`bn` on (C, H, W) samples is nn.BatchNorm2d, `gn:G` is nn.GroupNorm(G, C).
+
 Needs Debian's python3-torch (not part of CI). Reads safetensors with the standard library, so
 the `safetensors` package is not needed.
 """
-import gzip, json, os, struct, sys
+import gzip, json, math, os, struct, sys
 
 import numpy as np
 import torch
@@ -30,30 +34,46 @@ def read_safetensors(path):
     return tensors, meta
 
 
-def torch_model(spec, bn_meta):
-    """The nn.Sequential bnlab's checkpoint names follow: one module per layer, Dense -> Linear + act."""
-    modules, features, bns = [], None, iter(bn_meta)
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+def option(opts, key, default):
+    """The value of `key=value` among a spec token's options, as a float."""
+    return next((float(o.split("=", 1)[1]) for o in opts if o.startswith(key + "=")), default)
+
+
+def torch_model(spec, bn_meta, input_shape):
+    """The nn.Sequential bnlab's checkpoint names follow: one module per layer, Dense -> Linear + act.
+    shape: the sample shape entering each layer, (C, H, W) for images."""
+    modules, shape, bns = [], list(input_shape), iter(bn_meta)
     for token in spec.split(","):
-        kind, *opts = token.split(":")
+        kind, *opts = token.split("@")[0].split(":")
         if kind == "flatten":
             modules.append(nn.Flatten())
-            features = 784
+            shape = [math.prod(shape)]
         elif kind == "dense":
             units = int(opts[0])
-            modules.append(nn.Linear(features, units, bias="nobias" not in opts))
+            modules.append(nn.Linear(shape[0], units, bias="nobias" not in opts))
             act = next((o for o in opts[1:] if o != "nobias"), "linear")
-            if act != "linear":
-                modules.append({"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[act])
-            features = units
+            if act == "softmax":
+                modules.append(nn.Softmax(dim=1))
+            elif act != "linear":
+                modules.append(ACTIVATIONS[act]())
+            shape = [units]
         elif kind == "bn":
             b = next(bns)
-            modules.append(nn.BatchNorm1d(features, eps=b["eps"]))
+            modules.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0], eps=b["eps"]))
+        elif kind == "gn":
+            affine = "center=0" not in opts and "scale=0" not in opts
+            modules.append(nn.GroupNorm(int(opts[0]), shape[0], eps=option(opts, "eps", 1e-5), affine=affine))
         elif kind == "ln":
-            modules.append(nn.LayerNorm(features))
+            modules.append(nn.LayerNorm(shape[0], eps=option(opts, "eps", 1e-3)))
         elif kind == "dropout":
             modules.append(nn.Dropout(float(opts[0])))
+        elif kind == "softmax":
+            modules.append(nn.Softmax(dim=1))
         else:
-            modules.append({"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[kind])
+            modules.append(ACTIVATIONS[kind]())
     return nn.Sequential(*modules)
 
 
@@ -74,10 +94,17 @@ def main():
     ckpt = sys.argv[1]
     metrics = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(ckpt), "metrics.json")
     state, meta = read_safetensors(ckpt)
-    model = torch_model(meta["spec"], json.loads(meta["batchnorm"]))
+    input_shape = json.loads(meta["input_shape"])
+    model = torch_model(meta["spec"], json.loads(meta["batchnorm"]), input_shape)
     model.load_state_dict(state, strict=True)
     model.eval()
+    if not os.path.exists(metrics):
+        with torch.no_grad():
+            out = model(torch.rand([8] + input_shape))
+        print(f"loaded into {model} with strict=True; eval output {tuple(out.shape)}")
+        return
     x, y = mnist_test()
+    x = x.reshape([-1] + input_shape)
     with torch.no_grad():
         accuracy = (model(x).argmax(1) == y).float().mean().item()
     expected = json.load(open(metrics))["test"]["accuracy"]

@@ -1,8 +1,9 @@
 #pragma once
 // Model checkpoints as safetensors that PyTorch loads directly: tensor names and layouts are those
 // of state_dict() of the equivalent torch.nn.Sequential (Flatten -> nn.Flatten; Dense -> nn.Linear
-// [+ nn.ReLU / nn.Softmax(dim=1)]; BatchNormalization -> nn.BatchNorm1d with num_batches_tracked
-// as I64; LayerNormalization -> nn.LayerNorm; Dropout -> nn.Dropout).
+// [+ nn.ReLU / nn.Softmax(dim=1)]; BatchNormalization -> nn.BatchNorm1d, or nn.BatchNorm2d on
+// images, with num_batches_tracked as I64; LayerNormalization -> nn.LayerNorm;
+// GroupNormalization -> nn.GroupNorm; Dropout -> nn.Dropout).
 //
 // __metadata__ (all strings) lets bnlab rebuild the model alone:
 //   format = "bnlab.model", format_version = "1", spec, layer_names (JSON list), input_shape
