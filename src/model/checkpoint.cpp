@@ -9,8 +9,11 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/io/safetensors.h"
+#include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/conv2d.h"
 #include "bnlab/layers/dense.h"
+#include "bnlab/layers/pooling.h"
 #include "bnlab/model/spec.h"
 
 namespace bnlab {
@@ -114,23 +117,43 @@ Shape read_input_shape(const json& shape, const std::string& source) {
   return Shape(in);
 }
 
-// Before the model is built: the file must hold each Dense layer's weight at its full size, so
-// that a spec asking for a huge layer is refused without allocating it (the file's size bounds
-// what loading it may allocate). Only Dense layers change the width of the data.
-void check_dense_weights(const Sequential& model, int64_t features, const SafetensorsFile& file, const std::string& source) {
+// Before the model is built: the file must hold each Dense and Conv2D layer's weight at its full
+// size, so that a spec asking for a huge layer is refused without allocating it (the file's size
+// bounds what loading it may allocate). The shapes are followed through the layers that change them.
+void check_weights(const Sequential& model, Shape shape, const SafetensorsFile& file, const std::string& source) {
   int module = 0;
-  for (const auto& l : model.layers()) {
-    if (const auto* dense = dynamic_cast<const Dense*>(l.get())) {
-      const std::string key = fmt::format("{}.weight", module);
-      const std::vector<int64_t> expected = {dense->units(), features};
-      const NamedTensor* t = file.find(key);
-      if (!t) throw InputError(fmt::format("{}: tensor '{}' is missing", source, key));
-      if (t->shape != expected)
-        throw InputError(fmt::format("{}: tensor '{}' is {} {}, expected F32 {}", source, key, dtype_name(t->dtype),
-                                     json(t->shape).dump(), json(expected).dump()));
-      features = dense->units();
+  auto expect_weight = [&](const std::vector<int64_t>& expected) {
+    const std::string key = fmt::format("{}.weight", module);
+    const NamedTensor* t = file.find(key);
+    if (!t) throw InputError(fmt::format("{}: tensor '{}' is missing", source, key));
+    if (t->shape != expected)
+      throw InputError(fmt::format("{}: tensor '{}' is {} {}, expected F32 {}", source, key, dtype_name(t->dtype),
+                                   json(t->shape).dump(), json(expected).dump()));
+  };
+  try {
+    for (const auto& l : model.layers()) {
+      if (const auto* dense = dynamic_cast<const Dense*>(l.get())) {
+        expect_weight({dense->units(), shape.numel()});
+        shape = Shape{dense->units()};
+      } else if (const auto* conv = dynamic_cast<const Conv2D*>(l.get())) {
+        const Shape out = conv->output_shape(shape);
+        expect_weight({conv->filters(), shape.rank() == 3 ? shape[0] : 1, conv->options().kernel_h,
+                       conv->options().kernel_w});
+        shape = out;
+      } else if (const auto* pool = dynamic_cast<const Pooling2D*>(l.get())) {
+        shape = pool->output_shape(shape);
+      } else if (dynamic_cast<const Flatten*>(l.get())) {
+        shape = Shape{shape.numel()};
+      } else if (dynamic_cast<const GlobalAveragePooling2D*>(l.get())) {
+        if (shape.rank() != 2 && shape.rank() != 3) return;  // build says what is wrong
+        shape = Shape{shape.rank() == 3 ? shape[0] : 1};
+      }
+      module += l->torch_modules();
     }
-    module += l->torch_modules();
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    if (what.rfind(source, 0) == 0) throw;
+    throw InputError(fmt::format("{}: {}", source, what));
   }
 }
 
@@ -209,7 +232,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     ck.model.layer(i).name = names[i].get<std::string>();
   }
   const Shape in = read_input_shape(shape, source);
-  check_dense_weights(ck.model, in.numel(), file, source);
+  check_weights(ck.model, in, file, source);
   try {
     ck.model.build(in, 0);
   } catch (const InputError& e) {

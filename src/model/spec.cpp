@@ -5,13 +5,16 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "bnlab/core/error.h"
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
+#include "bnlab/layers/conv2d.h"
 #include "bnlab/layers/dense.h"
 #include "bnlab/layers/groupnorm.h"
 #include "bnlab/layers/layernorm.h"
+#include "bnlab/layers/pooling.h"
 
 namespace bnlab {
 namespace {
@@ -22,6 +25,10 @@ const std::map<std::string, std::string>& presets() {
   static const std::map<std::string, std::string> p = {
       {"mlp", "flatten@inputLayer,dense:256:relu@hiddenLayer1,dense:128:relu@hiddenLayer2,dense:10:softmax@outputLayer"},
       {"mlp-bn", "flatten,bn,dense:256:relu,bn,dense:128:relu,bn,dense:10:softmax"},
+      // Keras' mnist_convnet example, and the same with BatchNormalization between each
+      // convolution (bias kept, as in "the same" model) and its ReLU.
+      {"cnn", "conv:32:3:relu,maxpool:2,conv:64:3:relu,maxpool:2,flatten,dropout:0.5,dense:10:softmax"},
+      {"cnn-bn", "conv:32:3,bn,relu,maxpool:2,conv:64:3,bn,relu,maxpool:2,flatten,dropout:0.5,dense:10:softmax"},
   };
   return p;
 }
@@ -78,6 +85,63 @@ std::unique_ptr<Layer> parse_dense(const std::vector<std::string>& parts, const 
       act = parse_activation(parts[i], ctx);
   }
   return std::make_unique<Dense>(static_cast<int>(units), act, use_bias);
+}
+
+// "3" -> 3 x 3, "3x5" -> 3 x 5: whole numbers from 1 to `most`.
+std::pair<int, int> parse_size(const std::string& text, const std::string& what, int most, const TokenContext& ctx) {
+  const size_t x = text.find('x');
+  const std::string a = text.substr(0, x), b = x == std::string::npos ? a : text.substr(x + 1);
+  auto whole = [&](const std::string& t) {
+    const double v = ctx.number(t, what);
+    if (v < 1 || v > most || v != static_cast<int>(v)) ctx.fail(fmt::format("{} must be a whole number from 1 to {}, got '{}'", what, most, t));
+    return static_cast<int>(v);
+  };
+  return {whole(a), whole(b)};
+}
+
+constexpr int kMaxWindow = 4096;  // kernel, pool and stride sizes
+
+std::unique_ptr<Layer> parse_conv(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  if (parts.size() < 3) ctx.fail("conv needs a filter count and a kernel size, e.g. conv:32:3:relu");
+  const int filters = parse_size(parts[1], "filters", 1 << 16, ctx).first;
+  if (parts[1].find('x') != std::string::npos) ctx.fail("filters must be one whole number");
+  Conv2DOptions o;
+  std::tie(o.kernel_h, o.kernel_w) = parse_size(parts[2], "kernel size", kMaxWindow, ctx);
+  for (size_t i = 3; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (p == "same")
+      o.padding = Padding::Same;
+    else if (p == "valid")
+      o.padding = Padding::Valid;
+    else if (key == "stride" && eq != std::string::npos)
+      std::tie(o.stride_h, o.stride_w) = parse_size(value, "stride", kMaxWindow, ctx);
+    else if (p == "nobias")
+      o.use_bias = false;
+    else if (key == "bias" && eq != std::string::npos)
+      o.use_bias = ctx.flag(value, "bias");
+    else if (p == "linear" || p == "relu" || p == "sigmoid" || p == "tanh")
+      o.activation = parse_activation(p, ctx);
+    else
+      ctx.fail(fmt::format("unknown conv option '{}' (relu, sigmoid, tanh, linear, same, valid, stride=S, nobias)", p));
+  }
+  return std::make_unique<Conv2D>(filters, o);
+}
+
+template <class Pool>
+std::unique_ptr<Layer> parse_pool(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  if (parts.size() < 2) ctx.fail(fmt::format("{} needs a pool size, e.g. {}:2", parts[0], parts[0]));
+  Pool2DOptions o;
+  std::tie(o.pool_h, o.pool_w) = parse_size(parts[1], "pool size", kMaxWindow, ctx);
+  for (size_t i = 2; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p.rfind("stride=", 0) == 0)
+      std::tie(o.stride_h, o.stride_w) = parse_size(p.substr(7), "stride", kMaxWindow, ctx);
+    else
+      ctx.fail(fmt::format("unknown {} option '{}' (stride=S)", parts[0], p));
+  }
+  return std::make_unique<Pool>(o);
 }
 
 std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const TokenContext& ctx) {
@@ -171,6 +235,14 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
       layer = std::make_unique<Flatten>();
     else if (kind == "dense")
       layer = parse_dense(parts, ctx);
+    else if (kind == "conv")
+      layer = parse_conv(parts, ctx);
+    else if (kind == "maxpool")
+      layer = parse_pool<MaxPooling2D>(parts, ctx);
+    else if (kind == "avgpool")
+      layer = parse_pool<AveragePooling2D>(parts, ctx);
+    else if (kind == "gap" && parts.size() == 1)
+      layer = std::make_unique<GlobalAveragePooling2D>();
     else if (kind == "bn")
       layer = parse_bn(parts, ctx);
     else if (kind == "ln")
@@ -184,7 +256,8 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
     else if (kind.empty())
       ctx.fail("empty layer");
     else
-      ctx.fail("unknown layer (flatten, dense:N[:act], bn[:opts], ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+      ctx.fail("unknown layer (flatten, dense:N[:act], conv:F:K[:opts], maxpool:P, avgpool:P, gap, bn[:opts], "
+               "ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
   } catch (const InputError& e) {
     const std::string what = e.what();
     if (what.rfind("model spec:", 0) == 0) throw;
@@ -206,7 +279,7 @@ std::string resolve_model_spec(const std::string& name_or_spec) {
 
 std::vector<std::unique_ptr<Layer>> parse_model_spec(const std::string& name_or_spec) {
   const std::string spec = resolve_model_spec(name_or_spec);
-  if (spec.empty()) throw InputError("model spec: empty (use mlp, mlp-bn or e.g. flatten,dense:10:softmax)");
+  if (spec.empty()) throw InputError("model spec: empty (use mlp, mlp-bn, cnn, cnn-bn or e.g. flatten,dense:10:softmax)");
   std::vector<std::unique_ptr<Layer>> layers;
   const std::vector<std::string> tokens = split(spec, ',');
   for (size_t i = 0; i < tokens.size(); ++i) layers.push_back(parse_layer(tokens[i], i + 1));

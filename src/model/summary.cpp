@@ -1,6 +1,8 @@
 // Sequential::summary(), laid out as Keras 3 prints model.summary().
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "bnlab/model/sequential.h"
 
 namespace bnlab {
@@ -25,9 +27,14 @@ std::string thousands(int64_t n) {
   return out;
 }
 
+// Images are held (C, H, W) but shown as Keras shows them, channels last: (None, H, W, C).
+bool is_image(const Shape& s) { return s.rank() == 3; }
+
 std::string keras_shape(const Shape& s) {
+  std::vector<int64_t> dims = s.dims();
+  if (is_image(s)) std::rotate(dims.begin(), dims.begin() + 1, dims.end());
   std::string out = "(None";
-  for (int i = 0; i < s.rank(); ++i) out += ", " + std::to_string(s[i]);
+  for (int64_t d : dims) out += ", " + std::to_string(d);
   return out + ")";
 }
 
@@ -72,6 +79,8 @@ std::string Sequential::summary(const std::string& model_name) {
   s += fmt::format(" Total params: {} ({})\n", thousands(trainable + frozen), readable_bytes(4.0 * (trainable + frozen)));
   s += fmt::format(" Trainable params: {} ({})\n", thousands(trainable), readable_bytes(4.0 * trainable));
   s += fmt::format(" Non-trainable params: {} ({})\n", thousands(frozen), readable_bytes(4.0 * frozen));
+  if (std::any_of(output_shapes_.begin(), output_shapes_.end(), is_image))
+    s += " Image shapes are shown as Keras shows them, (None, H, W, C); bnlab holds them (N, C, H, W), as PyTorch.\n";
   return s;
 }
 

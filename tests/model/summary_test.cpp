@@ -21,6 +21,23 @@ TEST(Summary, SeedModelsHaveTheNotebooksParameterCounts) {
   EXPECT_EQ(bn.count_params(false), 2336);
 }
 
+// Keras' mnist_convnet example: its parameter count and output shapes, shown channels last as Keras
+// shows them, with the note that says so.
+TEST(Summary, ConvNetAsKerasPrintsIt) {
+  Sequential cnn = built("cnn", Shape{28, 28});
+  const std::string s = cnn.summary();
+  EXPECT_NE(s.find("│ conv2d (Conv2D)                 │ (None, 26, 26, 32)     │           320 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ max_pooling2d (MaxPooling2D)    │ (None, 13, 13, 32)     │             0 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ conv2d_1 (Conv2D)               │ (None, 11, 11, 64)     │        18,496 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ max_pooling2d_1 (MaxPooling2D)  │ (None, 5, 5, 64)       │             0 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ flatten (Flatten)               │ (None, 1600)           │             0 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ dropout (Dropout)               │ (None, 1600)           │             0 │"), std::string::npos) << s;
+  EXPECT_NE(s.find("│ dense (Dense)                   │ (None, 10)             │        16,010 │"), std::string::npos) << s;
+  EXPECT_NE(s.find(" Total params: 34,826 (136.04 KB)"), std::string::npos) << s;
+  EXPECT_NE(s.find("(None, H, W, C); bnlab holds them (N, C, H, W)"), std::string::npos) << s;
+  EXPECT_EQ(built("mlp", Shape{28, 28}).summary().find("(None, H, W, C)"), std::string::npos);
+}
+
 TEST(Summary, ReadsLikeKeras) {
   Sequential plain = built("mlp", Shape{28, 28});
   const std::string s = plain.summary("sequential");
