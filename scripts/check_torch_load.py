@@ -11,11 +11,12 @@ the model in eval mode on random inputs of the checkpoint's input shape. Images 
 Needs Debian's python3-torch (not part of CI). Reads safetensors with the standard library, so
 the `safetensors` package is not needed.
 """
-import gzip, json, math, os, struct, sys
+import gzip, json, os, struct, sys
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 DTYPES = {"F32": torch.float32, "I64": torch.int64, "F64": torch.float64, "I32": torch.int32, "U8": torch.uint8}
 
@@ -34,6 +35,32 @@ def read_safetensors(path):
     return tensors, meta
 
 
+def pair(text):
+    """'3' -> (3, 3), '3x5' -> (3, 5)."""
+    h, _, w = text.partition("x")
+    return int(h), int(w or h)
+
+
+def same_padding(size, kernel, stride):
+    """TensorFlow's SAME padding along one axis, as bnlab pads: (before, after)."""
+    out = (size + stride - 1) // stride
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """nn.Conv2d after TensorFlow's SAME zeros, which may be one more after the image than before
+    (nn.Conv2d's padding='same' takes stride 1 only). Its parameters are nn.Conv2d's, so the
+    state_dict names are the same."""
+
+    def __init__(self, *args, pads, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pads = pads  # (left, right, top, bottom)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pads))
+
+
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -42,27 +69,65 @@ def option(opts, key, default):
     return next((float(o.split("=", 1)[1]) for o in opts if o.startswith(key + "=")), default)
 
 
+def activation(name):
+    return nn.Softmax(dim=1) if name == "softmax" else ACTIVATIONS[name]()
+
+
 def torch_model(spec, bn_meta, input_shape):
-    """The nn.Sequential bnlab's checkpoint names follow: one module per layer, Dense -> Linear + act.
-    shape: the sample shape entering each layer, (C, H, W) for images."""
-    modules, shape, bns = [], list(input_shape), iter(bn_meta)
+    """The nn.Sequential bnlab's checkpoint names follow: one module per layer, but Dense and Conv2D
+    with an activation -> Linear / Conv2d + the activation, and gap -> AdaptiveAvgPool2d + Flatten.
+    shape: one sample's, (C, H, W) for images ((H, W) input is one channel)."""
+    modules, bns = [], iter(bn_meta)
+    shape = list(input_shape)
     for token in spec.split(","):
         kind, *opts = token.split("@")[0].split(":")
+        image = [1] + shape if len(shape) == 2 else shape
         if kind == "flatten":
             modules.append(nn.Flatten())
-            shape = [math.prod(shape)]
+            shape = [int(np.prod(shape))]
         elif kind == "dense":
             units = int(opts[0])
             modules.append(nn.Linear(shape[0], units, bias="nobias" not in opts))
             act = next((o for o in opts[1:] if o != "nobias"), "linear")
-            if act == "softmax":
-                modules.append(nn.Softmax(dim=1))
-            elif act != "linear":
-                modules.append(ACTIVATIONS[act]())
+            if act != "linear":
+                modules.append(activation(act))
             shape = [units]
+        elif kind == "conv":
+            filters, (kh, kw) = int(opts[0]), pair(opts[1])
+            stride, same, bias, act = (1, 1), False, True, "linear"
+            for o in opts[2:]:
+                if o.startswith("stride="):
+                    stride = pair(o[7:])
+                elif o in ("same", "valid"):
+                    same = o == "same"
+                elif o in ("nobias", "bias=0"):
+                    bias = False
+                elif o != "bias=1":
+                    act = o
+            c, h, w = image
+            if same:
+                (top, bottom), (left, right) = same_padding(h, kh, stride[0]), same_padding(w, kw, stride[1])
+                modules.append(SameConv2d(c, filters, (kh, kw), stride=stride, bias=bias, pads=(left, right, top, bottom)))
+                h, w = (h + stride[0] - 1) // stride[0], (w + stride[1] - 1) // stride[1]
+            else:
+                modules.append(nn.Conv2d(c, filters, (kh, kw), stride=stride, bias=bias))
+                h, w = (h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1
+            if act != "linear":
+                modules.append(activation(act))
+            shape = [filters, h, w]
+        elif kind in ("maxpool", "avgpool"):
+            pool = pair(opts[0])
+            stride = next((pair(o[7:]) for o in opts[1:] if o.startswith("stride=")), pool)
+            modules.append((nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d)(pool, stride=stride))
+            c, h, w = image
+            shape = [c, (h - pool[0]) // stride[0] + 1, (w - pool[1]) // stride[1] + 1][3 - len(shape):]
+        elif kind == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            shape = [image[0]]
         elif kind == "bn":
             b = next(bns)
-            modules.append((nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0], eps=b["eps"]))
+            modules.append(nn.BatchNorm1d(shape[0], eps=b["eps"]) if len(shape) == 1
+                           else nn.BatchNorm2d(shape[0], eps=b["eps"]))
         elif kind == "gn":
             affine = "center=0" not in opts and "scale=0" not in opts
             modules.append(nn.GroupNorm(int(opts[0]), shape[0], eps=option(opts, "eps", 1e-5), affine=affine))
@@ -70,10 +135,8 @@ def torch_model(spec, bn_meta, input_shape):
             modules.append(nn.LayerNorm(shape[0], eps=option(opts, "eps", 1e-3)))
         elif kind == "dropout":
             modules.append(nn.Dropout(float(opts[0])))
-        elif kind == "softmax":
-            modules.append(nn.Softmax(dim=1))
         else:
-            modules.append(ACTIVATIONS[kind]())
+            modules.append(activation(kind))
     return nn.Sequential(*modules)
 
 
@@ -98,6 +161,9 @@ def main():
     model = torch_model(meta["spec"], json.loads(meta["batchnorm"]), input_shape)
     model.load_state_dict(state, strict=True)
     model.eval()
+    image_layers = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+    if len(input_shape) == 2 and any(isinstance(m, image_layers) for m in model):
+        input_shape = [1] + input_shape  # (H, W) samples are one channel, as bnlab takes them
     if not os.path.exists(metrics):
         with torch.no_grad():
             out = model(torch.rand([8] + input_shape))
