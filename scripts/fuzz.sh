@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh [SECONDS]: runs each libFuzzer target of build-asan/ (scripts/sanitize.sh builds it) for
-# SECONDS (default 60), all three side by side, starting from the committed seeds (fuzz/README.md).
+# SECONDS (default 60), all four side by side, starting from the committed seeds (fuzz/README.md).
 # New inputs go to build-asan/fuzz/corpus/TARGET, crashing ones to build-asan/fuzz/crashes/TARGET/;
 # any crash fails. Prints, per target, the executions it ran.
 set -euo pipefail
@@ -9,10 +9,11 @@ seconds=${1:-60}
 source scripts/sanitizer_env.sh
 
 seeds_idx=(tests/corpus/idx)
+seeds_npy=(tests/corpus/npy)
 seeds_checkpoint=(tests/corpus/checkpoints tests/corpus/train_states tests/fixtures/corrupt)
 seeds_spec=(tests/corpus/specs fuzz/seeds/spec)
 work=build-asan/fuzz
-targets=(idx checkpoint spec)
+targets=(idx npy checkpoint spec)
 
 fuzz_one() {
   local target=$1

@@ -156,3 +156,107 @@ out("train_states", "valid.safetensors", state_file(
      "position": '{"epoch":2,"step":1,"total_steps":3,"loss_sum":1.5,"correct":1,"seen":2,"skipped":0,"seconds":0.1}',
      "history": '[{"epoch":1,"steps":2,"skipped":0,"loss":0.9,"accuracy":0.5,"val_loss":null,'
                 '"val_accuracy":null,"seconds":0.2}]'}))
+
+
+# --- .npy arrays and .npz archives (numpy.lib.format; zip members KEY.npy) ---------------------------
+
+def npy(descr, shape, data, fortran=False, version=(1, 0), header=None, length=None):
+    """A .npy file as numpy writes it: magic, version, header length, header dict padded to 64 bytes."""
+    if header is None:
+        shape_text = "(%s)" % (", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else ""))
+        header = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (
+            descr if descr.startswith("[") else repr(descr), fortran, shape_text)
+    preamble = 10 if version[0] == 1 else 12
+    text = header + " " * ((64 - (preamble + len(header) + 1) % 64) % 64) + "\n"
+    raw = text.encode("latin1")
+    n = len(raw) if length is None else length
+    size = struct.pack("<H", n) if version[0] == 1 else struct.pack("<I", n)
+    return b"\x93NUMPY" + bytes(version) + size + raw + data
+
+
+def npz(members, compress=False):
+    """A zip of the members (name -> bytes), stored or deflated, with fixed timestamps."""
+    import io
+    import warnings
+    import zipfile
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
+        warnings.simplefilter("ignore")  # duplicate_member.npz repeats a name on purpose
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+# A valid set: 12 training and 3 test images of 4 x 4 (uint8), labels int64 in 0..2.
+X_TRAIN = npy("|u1", [12, 4, 4], bytes(range(192)))
+Y_TRAIN = npy("<i8", [12], i64(*[i % 3 for i in range(12)]))
+X_TEST = npy("|u1", [3, 4, 4], bytes(range(48)))
+Y_TEST = npy("<i8", [3], i64(0, 1, 2))
+
+
+def npz_with(compress=False, **changes):
+    members = {"x_train": X_TRAIN, "y_train": Y_TRAIN, "x_test": X_TEST, "y_test": Y_TEST}
+    members.update(changes)
+    return npz([(k + ".npy", v) for k, v in members.items() if v is not None], compress)
+
+
+def npz_case(name, **changes):
+    out("npz", name + ".npz", npz_with(**changes))
+    for key, member in changes.items():  # each broken member alone seeds fuzz/npy_fuzz.cpp
+        if member is not None:
+            out("npy", f"{name}.{key}.npy", member)
+
+
+out("npz", "valid.npz", npz_with())
+out("npz", "valid_deflated.npz", npz_with(compress=True))
+for key, member in [("x_train", X_TRAIN), ("y_train", Y_TRAIN)]:
+    out("npy", f"valid.{key}.npy", member)
+out("npy", "valid.x_float.npy", npy("<f4", [2, 2], f32(0.5, -1.0, 2.0, 3.25)))
+out("npy", "valid.v2.npy", npy("<u2", [3], struct.pack("<3H", 1, 2, 3), version=(2, 0)))
+out("npy", "valid.v3.npy", npy("<i4", [2, 1], struct.pack("<2i", 5, 6), version=(3, 0)))
+
+out("npz", "not_a_zip.npz", b"this is not a zip archive at all\n")
+out("npz", "truncated_zip.npz", npz_with()[:300])
+deflated = bytearray(npz_with(compress=True, x_train=npy("|u1", [12, 4, 4], bytes(range(192)) * 1)))
+deflated[80:90] = b"\xff" * 10  # inside x_train.npy's deflate stream
+out("npz", "corrupt_deflate.npz", bytes(deflated))
+npz_case("missing_key", y_test=None)
+npz_case("bad_magic", x_train=b"NOTNUMPY" + X_TRAIN[8:])
+npz_case("bad_version", x_train=b"\x93NUMPY\x04\x00" + X_TRAIN[8:])
+npz_case("header_unterminated", x_train=npy("|u1", [12, 4, 4], bytes(192))[:-192 - 1] + b" " + bytes(192))
+npz_case("header_oversized", x_train=npy("|u1", [12, 4, 4], bytes(192), version=(2, 0), length=0xFFFFFFFF))
+npz_case("header_truncated", x_train=npy("|u1", [12, 4, 4], b"", length=1000))
+npz_case("header_not_a_dict", x_train=npy("|u1", [], bytes(192), header="['descr', '|u1']"))
+npz_case("header_missing_shape", x_train=npy("|u1", [], bytes(192), header="{'descr': '|u1', 'fortran_order': False}"))
+npz_case("header_unknown_key", x_train=npy("|u1", [], bytes(192),
+                                             header="{'descr': '|u1', 'fortran_order': False, 'shape': (12, 4, 4), 'x': True}"))
+npz_case("dtype_complex", x_train=npy("<c8", [12, 4, 4], bytes(12 * 16 * 8)))
+npz_case("dtype_object", x_train=npy("|O", [12, 4, 4], bytes(12 * 16 * 8)))
+npz_case("dtype_structured", x_train=npy("[('a', '<f4')]", [12, 4, 4], bytes(12 * 16 * 4)))
+npz_case("big_endian", x_train=npy(">f4", [12, 4, 4], bytes(12 * 16 * 4)))
+npz_case("fortran_order", x_train=npy("|u1", [12, 4, 4], bytes(192), fortran=True))
+npz_case("shape_overflow", x_train=npy("<f4", [2 ** 62, 2 ** 62, 4], b""))
+npz_case("shape_size_overflow", x_train=npy("|u1", [], b"", header="{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999, 4), }"))
+npz_case("shape_lies", x_train=npy("|u1", [60000, 28, 28], bytes(192)))
+npz_case("trailing_data", x_train=X_TRAIN + b"extra")
+npz_case("count_mismatch", y_train=npy("<i8", [11], i64(*[0] * 11)))
+npz_case("negative_label", y_train=npy("<i8", [12], i64(*[0] * 11, -1)))
+npz_case("huge_label", y_train=npy("<i4", [12], struct.pack("<12i", *[0] * 11, 1000000)))
+npz_case("float_labels", y_train=npy("<f4", [12], f32(*[0.0] * 12)))
+npz_case("labels_2d", y_train=npy("|u1", [6, 2], bytes(12)))
+npz_case("images_int64", x_train=npy("<i8", [12, 4, 4], bytes(12 * 16 * 8)))
+npz_case("images_rank2", x_train=npy("|u1", [12, 16], bytes(192)))
+npz_case("images_no_pixels", x_train=npy("|u1", [12, 0, 4], b""))
+npz_case("nan_pixels", x_train=npy("<f4", [12, 4, 4], f32(*[0.0] * 191, float("nan"))),
+         x_test=npy("<f4", [3, 4, 4], f32(*[0.0] * 48)))
+npz_case("train_test_shapes", x_test=npy("|u1", [3, 5, 5], bytes(75)))
+npz_case("train_test_dtypes", x_test=npy("<f4", [3, 4, 4], f32(*[0.0] * 48)))
+npz_case("empty_train", x_train=npy("|u1", [0, 4, 4], b""), y_train=npy("<i8", [0], b""))
+npz_case("empty_test", x_test=npy("|u1", [0, 4, 4], b""), y_test=npy("<i8", [0], b""))
+npz_case("thirteen_classes", y_train=npy("<i8", [12], i64(*[i % 3 for i in range(11)], 12)))
+npz_case("one_training_image", x_train=npy("|u1", [1, 4, 4], bytes(16)), y_train=npy("<i8", [1], i64(0)))
+out("npz", "duplicate_member.npz", npz([(k + ".npy", v) for k, v in [("x_train", X_TRAIN), ("y_train", Y_TRAIN),
+                                                                     ("x_test", X_TEST), ("y_test", Y_TEST),
+                                                                     ("y_test", Y_TEST)]]))
