@@ -1,10 +1,12 @@
 // bnlab compare: the notebook end to end (both models, evaluation, predictions, comparison).
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "bnlab/core/denormals.h"
 #include "bnlab/core/stopwatch.h"
+#include "bnlab/data/user_data.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
 #include "datasets.h"
@@ -81,9 +83,10 @@ int run_compare(const CompareOptions& o) {
   RunDirGuard out_dir(out, "--out");
   DatasetSplits data = load_data(o.data, console);
   if (o.quick) {
-    data.train = data.train.slice(0, 3000, " (quick subset)");
-    data.valid = data.valid.slice(0, 1000, " (quick subset)");
-    data.test = data.test.slice(0, 2000, " (quick subset)");
+    // (A smaller set of one's own is used whole.)
+    data.train = data.train.slice(0, std::min<int64_t>(3000, data.train.size()), " (quick subset)");
+    data.valid = data.valid.slice(0, std::min<int64_t>(1000, data.valid.size()), " (quick subset)");
+    data.test = data.test.slice(0, std::min<int64_t>(2000, data.test.size()), " (quick subset)");
   }
   console.print("bnlab compare: the notebook on {} ({} train / {} valid / {} test images{})\n\n", o.data.dataset,
                 data.train.size(), data.valid.size(), data.test.size(), o.quick ? ", --quick" : "");
@@ -95,7 +98,9 @@ int run_compare(const CompareOptions& o) {
     RunConfig c = default_config(name);
     c.denormals = denormals_name(denormals());
     c.seed = o.seed;
-    c.dataset = o.data.dataset;
+    c.dataset = is_user_dataset(o.data.dataset) ? fs::absolute(o.data.dataset).lexically_normal().string() : o.data.dataset;
+    c.channels = o.data.channels;
+    c.valid = o.data.valid;
     if (o.quick) c.epochs = 2;
     console.print("== {} ({}: {} epochs, batch {}, Adam lr {:g}) ==\n", title, name, c.epochs, c.batch_size, c.lr);
     runs.push_back(train_and_evaluate(c, data, console, o.unscaled_test));

@@ -58,10 +58,6 @@ void check_seeds(int seeds, const char* flag) {
 }  // namespace
 
 void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
-  auto data_options = [](CLI::App* cmd, DataOptions& d) {
-    cmd->add_option("--dataset", d.dataset, "mnist or fashion-mnist")->capture_default_str();
-    cmd->add_option("--data-dir", d.data_dir, "data cache root");
-  };
   ClaimsOptions& c = e.claims;
   e.claims_cmd = app.add_subcommand("claims", "one experiment per claim of the notebook about BN, with a verdict table");
   e.claims_cmd->add_flag("--full", c.full, "the complete protocol (all data, 5 seeds, longer runs) instead of the fast one");
@@ -70,7 +66,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   e.claims_cmd->add_option("--out", c.out, "run directory (default: runs/claims-<time>)");
   e.claims_cmd->add_option("--threads", c.threads, "threads (0: one per core)")->capture_default_str();
   e.claims_cmd->add_flag("--json", c.json, "one JSON document on stdout");
-  data_options(e.claims_cmd, c.data);
+  add_data_options(e.claims_cmd, c.data);
 
   SweepOptions& s = e.sweep;
   CLI::App* sweep = app.add_subcommand("sweep", "train both models over a range of one setting");
@@ -85,7 +81,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   b->add_option("--out", s.out, "run directory (default: runs/sweep-batch-size-<time>)");
   b->add_option("--threads", s.threads, "threads (0: one per core)")->capture_default_str();
   b->add_flag("--json", s.json, "one JSON document on stdout");
-  data_options(b, s.data);
+  add_data_options(b, s.data);
 
   NotebookBugOptions& n = e.notebook_bug;
   e.notebook_bug_cmd = app.add_subcommand("notebook-bug", "replay the notebook under hypotheses about its evaluation bug");
@@ -204,11 +200,7 @@ int run_notebook_bug(const NotebookBugOptions& o) {
   if (o.epochs < 0) throw InputError(fmt::format("--epochs: must not be negative, got {}", o.epochs));
   const std::string out = out_dir(o.out, "notebook-bug");
   RunDirGuard guard(out, "--out");
-  load_data(o.data, console);  // fetches MNIST if it is not cached yet
-  const fs::path dir = dataset_dir(resolve_data_root(o.data.data_dir ? std::optional<fs::path>(*o.data.data_dir) : std::nullopt),
-                                   o.data.dataset);
-  const Dataset images = load_split(dir, o.data.dataset, Split::Train);
-  const Dataset test = load_split(dir, o.data.dataset, Split::Test);
+  const auto [images, test] = load_train_and_test(o.data, console);
   console.print("bnlab notebook-bug: the notebook's two models under {} hypotheses, {}\n", notebook_hypotheses().size(),
                 o.epochs > 0 ? fmt::format("at most {} epochs each", o.epochs) : "30 and 15 epochs as the notebook");
   const NotebookBugResult r =

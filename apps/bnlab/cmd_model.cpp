@@ -9,6 +9,7 @@
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/core/threads.h"
+#include "bnlab/data/user_data.h"
 #include "bnlab/model/checkpoint.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/report/report.h"
@@ -60,12 +61,15 @@ RunConfig config_from_flags(const TrainOptions& o) {
   c.shuffle = !o.no_shuffle;
   c.dataset = o.data.dataset;
   c.data_dir = o.data.data_dir;
+  c.channels = o.data.channels;
+  c.valid = o.data.valid;
   c.subset = o.subset;
   c.init_from = o.init_from;
   c.on_nan = o.on_nan.value_or("stop");
   c.denormals = denormals_name(denormals());  // as bnlab's main set it
   // Paths as absolute, so that --resume from another working directory finds the same files.
   if (c.data_dir) c.data_dir = fs::absolute(*c.data_dir).string();
+  if (is_user_dataset(c.dataset)) c.dataset = fs::absolute(c.dataset).lexically_normal().string();
   if (c.init_from) c.init_from = fs::absolute(*c.init_from).string();
   validate_config(c);
   return c;
@@ -119,7 +123,7 @@ int run_train(const TrainOptions& o) {
     out_dir.emplace(dir, "--out");
     write_text_atomic(dir / kConfigFile, config_json(c).dump(2) + "\n");
   }
-  DatasetSplits data = load_data(DataOptions{c.dataset, c.data_dir}, console);
+  DatasetSplits data = load_data(DataOptions{c.dataset, c.data_dir, c.channels, c.valid}, console);
   if (c.subset) data.train = data.train.slice(0, std::min(c.subset, data.train.size()), "[subset]");
 
   StopOnSignals signals;
@@ -160,6 +164,8 @@ Evaluated load_for_eval(const EvalOptions& o, const Console& console) {
   DataOptions d;
   d.dataset = o.dataset.value_or(e.ck.dataset);
   d.data_dir = o.data_dir;
+  d.channels = o.channels;
+  d.valid = o.valid;
   e.data = load_split_by_name(d, o.split, console);
   if (o.unscaled) {
     e.data.divide_by = 1.0;

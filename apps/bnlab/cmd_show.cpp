@@ -14,12 +14,13 @@ int run_show(const ShowOptions& o) {
   const Dataset data = load_split_by_name(o.data, o.split, console);
   if (o.index < 0 || o.index >= data.size())
     throw InputError(fmt::format("--index: {} is outside [0, {}) of {}", o.index, data.size(), data.name));
-  if (data.sample_shape.size() != 2) throw InputError(data.name + ": show needs 2-D images");
+  if (data.sample_shape.size() != 2 && data.sample_shape.size() != 3)
+    throw InputError(data.name + ": show needs (H, W) or (C, H, W) images");
   DigitImage image;
-  image.rows = static_cast<int>(data.sample_shape[0]);
-  image.cols = static_cast<int>(data.sample_shape[1]);
-  const int64_t f = data.features();
-  image.pixels.assign(data.pixels.begin() + o.index * f, data.pixels.begin() + (o.index + 1) * f);
+  image.rows = static_cast<int>(data.sample_shape[data.sample_shape.size() - 2]);
+  image.cols = static_cast<int>(data.sample_shape.back());
+  const std::vector<uint8_t> grey = data.grey_levels(o.index);
+  image.pixels.assign(grey.begin(), grey.end());
   image.title = fmt::format("{}[{}]  label {}", data.name, o.index, data.labels[o.index]);
   if (!o.out) {
     console.print("{}", digit_to_terminal(image));

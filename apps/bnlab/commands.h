@@ -8,8 +8,10 @@
 namespace bnlab::cli {
 
 struct DataOptions {
-  std::string dataset = "mnist";
+  std::string dataset = "mnist";  // a known name, or an .npz file or IDX folder of the user's own
   std::optional<std::string> data_dir;
+  std::string channels = "auto";  // which axis of rank-4 images holds channels (bnlab/data/user_data.h)
+  std::optional<int64_t> valid;   // validation images (default: 5000, or 10% of a smaller training set of one's own)
 };
 
 struct TrainOptions {
@@ -51,6 +53,8 @@ struct EvalOptions {
   int threads = 0;
   std::optional<std::string> dataset;
   std::optional<std::string> data_dir;
+  std::string channels = "auto";
+  std::optional<int64_t> valid;
 };
 
 struct PredictOptions {

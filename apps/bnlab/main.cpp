@@ -13,15 +13,11 @@
 #include "bnlab/model/fit.h"
 #include "cmd_experiments.h"
 #include "commands.h"
+#include "datasets.h"
 
 namespace {
 
 using namespace bnlab::cli;
-
-void add_data_options(CLI::App* cmd, DataOptions& d) {
-  cmd->add_option("--dataset", d.dataset, "mnist or fashion-mnist")->capture_default_str();
-  cmd->add_option("--data-dir", d.data_dir, "cache root (else $BNLAB_DATA, $XDG_CACHE_HOME/bnlab, ~/.cache/bnlab)");
-}
 
 void add_eval_options(CLI::App* cmd, EvalOptions& e) {
   cmd->add_option("checkpoint", e.checkpoint, "model.safetensors written by bnlab train or compare")->required();
@@ -30,8 +26,10 @@ void add_eval_options(CLI::App* cmd, EvalOptions& e) {
   cmd->add_flag("--unscaled", e.unscaled, "do not divide pixels by 255 (reproduces the notebook's mistake)");
   cmd->add_flag("--json", e.json, "one JSON document on stdout");
   cmd->add_option("--threads", e.threads, "threads (0: one per core)");
-  cmd->add_option("--dataset", e.dataset, "dataset (default: the checkpoint's)");
+  cmd->add_option("--dataset", e.dataset, "dataset (default: the checkpoint's): a known name, an .npz file or an IDX folder");
   cmd->add_option("--data-dir", e.data_dir, "data cache root");
+  cmd->add_option("--channels", e.channels, "channel axis of (N, ., ., .) images in an .npz: first, last or auto")->capture_default_str();
+  cmd->add_option("--valid", e.valid, "validation images (as the model was trained with)");
 }
 
 }  // namespace
@@ -47,7 +45,8 @@ int main(int argc, char** argv) {
   data->require_subcommand(1);
   CLI::App* fetch = data->add_subcommand("fetch", "download, verify (SHA-256) and cache a dataset");
   CLI::App* info = data->add_subcommand("info", "where the files are, counts, label histogram, pixel statistics");
-  add_data_options(fetch, data_opts);
+  fetch->add_option("--dataset", data_opts.dataset, "mnist or fashion-mnist")->capture_default_str();
+  fetch->add_option("--data-dir", data_opts.data_dir, "cache root (else $BNLAB_DATA, $XDG_CACHE_HOME/bnlab, ~/.cache/bnlab)");
   add_data_options(info, data_opts);
   info->add_flag("--json", data_json, "one JSON document on stdout");
 
@@ -80,7 +79,7 @@ int main(int argc, char** argv) {
   CLI::Option* resume = train->add_option("--resume", train_opts.resume,
                                           "continue the stopped run in RUN_DIR with its saved settings (config.json)");
   for (const char* fixed : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--momentum", "--seed",
-                            "--threads", "--dataset", "--out", "--init-from", "--max-steps", "--subset", "--no-shuffle"})
+                            "--threads", "--dataset", "--channels", "--valid", "--out", "--init-from", "--max-steps", "--subset", "--no-shuffle"})
     resume->excludes(train->get_option(fixed));
 
   EvalOptions eval_opts;

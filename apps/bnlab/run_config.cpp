@@ -12,6 +12,7 @@
 #include "bnlab/core/denormals.h"
 #include "bnlab/core/error.h"
 #include "bnlab/data/catalog.h"
+#include "bnlab/data/user_data.h"
 #include "bnlab/model/spec.h"
 
 namespace bnlab::cli {
@@ -58,15 +59,22 @@ void validate_config(const RunConfig& config) {
   if (config.subset < 0) throw InputError(fmt::format("--subset: must be positive, got {}", config.subset));
   if (!(config.momentum >= 0.0 && config.momentum < 1.0))
     throw InputError(fmt::format("--momentum: must be in [0, 1), got {}", config.momentum));
-  try {
-    known_checksums(config.dataset);
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("--dataset: {}", e.what()));
+  const bool own_data = is_user_dataset(config.dataset);
+  if (!own_data) {
+    try {
+      known_checksums(config.dataset);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("--dataset: {}", e.what()));
+    }
   }
+  parse_channel_axis(config.channels);
+  if (config.valid && *config.valid <= 0) throw InputError(fmt::format("--valid: must be positive, got {}", *config.valid));
   non_finite_policy(config.on_nan);
   parse_denormals(config.denormals, "--denormals");
   try {
-    make_model(config.model).build(kImageShape, config.seed);
+    // Data of one's own have their image shape only once read (train_and_evaluate builds then).
+    Sequential model = make_model(config.model);
+    if (!own_data) model.build(kImageShape, config.seed);
   } catch (const InputError& e) {
     throw InputError(fmt::format("--model: {}", e.what()));
   }
@@ -162,6 +170,7 @@ json config_json(const RunConfig& c) {
           {"seed", c.seed},          {"threads", c.threads},
           {"max_steps", c.max_steps}, {"shuffle", c.shuffle},
           {"dataset", c.dataset},    {"data_dir", optional_text(c.data_dir)},
+          {"channels", c.channels},  {"valid", c.valid ? json(*c.valid) : json(nullptr)},
           {"subset", c.subset},      {"init_from", optional_text(c.init_from)},
           {"on_nan", c.on_nan},      {"denormals", c.denormals}};
 }
@@ -172,7 +181,7 @@ RunConfig read_config_json(const fs::path& file) {
   if (!j.is_object()) r.fail("not a JSON object");
   const std::set<std::string> known = {"format", "format_version", "model", "epochs", "batch_size", "optimizer",
                                        "lr", "momentum", "seed", "threads", "max_steps", "shuffle", "dataset",
-                                       "data_dir", "subset", "init_from", "on_nan", "denormals"};
+                                       "data_dir", "channels", "valid", "subset", "init_from", "on_nan", "denormals"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) r.fail(fmt::format("unknown setting '{}'", key));
   if (r.get<std::string>("format") != kConfigFormat) r.fail(fmt::format("not a bnlab train config (format '{}')", r.get<std::string>("format")));
@@ -192,6 +201,9 @@ RunConfig read_config_json(const fs::path& file) {
   c.shuffle = r.get<bool>("shuffle");
   c.dataset = r.get<std::string>("dataset");
   c.data_dir = r.optional_string("data_dir");
+  // Runs started before data of one's own were read had neither setting.
+  if (j.contains("channels")) c.channels = r.get<std::string>("channels");
+  if (j.contains("valid") && !j["valid"].is_null()) c.valid = r.get<int64_t>("valid");
   c.subset = r.get<int64_t>("subset");
   c.init_from = r.optional_string("init_from");
   c.on_nan = r.get<std::string>("on_nan");

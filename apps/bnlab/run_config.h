@@ -25,6 +25,8 @@ struct RunConfig {
   bool shuffle = true;
   std::string dataset = "mnist";
   std::optional<std::string> data_dir;  // cache root, when not the default
+  std::string channels = "auto";        // channel axis of an .npz's rank-4 images
+  std::optional<int64_t> valid;         // validation images, when not the default
   int64_t subset = 0;                   // train on the first N training images only (0: all)
   std::optional<std::string> init_from;
   std::string on_nan = "stop";          // stop or skip-batch

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/model/training_state.h"
@@ -64,6 +65,20 @@ void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& da
   if (const int64_t skipped = skipped_batches(run.history))
     fmt::print(stderr, "warning: skipped {} batches with a non-finite loss or gradient (--on-nan skip-batch)\n", skipped);
 }
+
+// Test sample `row` as the report's prediction strip shows it: a square of grey levels (bnlab's
+// Dataset::grey_levels), a non-square image placed top left on black.
+std::vector<int> report_image(const Dataset& test, int64_t row) {
+  const std::vector<uint8_t> grey = test.grey_levels(row);
+  const size_t rank = test.sample_shape.size();
+  const int64_t rows = rank >= 2 ? test.sample_shape[rank - 2] : 1, cols = rank >= 1 ? test.sample_shape.back() : 1;
+  if (rows == cols) return std::vector<int>(grey.begin(), grey.end());
+  const int64_t side = std::max(rows, cols);
+  std::vector<int> square(static_cast<size_t>(side * side), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) square[r * side + c] = grey[r * cols + c];
+  return square;
+}
 }  // namespace
 
 TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data, const Console& console, bool unscaled_test,
@@ -72,7 +87,14 @@ TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data
   TrainedRun run;
   run.config = config;
   run.model = make_model(config.model);
-  run.model.build(Shape(data.train.sample_shape), config.seed);
+  try {
+    run.model.build(Shape(data.train.sample_shape), config.seed);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("--model: {}", e.what()));
+  }
+  if (data.train.num_classes > run.model.num_classes())
+    throw InputError(fmt::format("--model: {} outputs, but {} has labels up to {} ({} classes)", run.model.num_classes(),
+                                 data.train.name, data.train.num_classes - 1, data.train.num_classes));
   run.model.compile(make_run_optimizer(config));
   run.summary = run.model.summary(config.model);
   console.print("{}\n", run.summary);
@@ -99,13 +121,12 @@ TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data
   const int K = static_cast<int>(probs.dim(1));
   json p = {{"split", "test"}, {"indices", indices}, {"probabilities", json::array()}, {"predicted", json::array()},
             {"actual", json::array()}, {"images", json::array()}};
-  const int64_t f = data.test.features();
   for (size_t r = 0; r < indices.size(); ++r) {
     std::vector<double> row(probs.data() + r * K, probs.data() + (r + 1) * K);
     p["probabilities"].push_back(row);
     p["predicted"].push_back(std::max_element(row.begin(), row.end()) - row.begin());
     p["actual"].push_back(data.test.labels[indices[r]]);
-    p["images"].push_back(std::vector<int>(data.test.pixels.begin() + indices[r] * f, data.test.pixels.begin() + (indices[r] + 1) * f));
+    p["images"].push_back(report_image(data.test, indices[r]));
   }
   run.predictions = p;
   return run;

@@ -162,6 +162,15 @@ void check_weights(const Sequential& model, Shape shape, const SafetensorsFile& 
 InputStats input_stats(const Dataset& data) {
   InputStats s;
   s.divide_by = data.divide_by;
+  if (data.holds_floats()) {
+    const auto [lo, hi] = std::minmax_element(data.values.begin(), data.values.end());
+    double sum = 0.0;
+    for (float v : data.values) sum += v;
+    s.min = *lo / data.divide_by;
+    s.max = *hi / data.divide_by;
+    s.mean = sum / data.values.size() / data.divide_by;
+    return s;
+  }
   if (data.pixels.empty()) return s;
   // One vectorisable pass over the bytes; the integer sum is exact (47M pixels of at most 255).
   uint8_t lo = 255, hi = 0;

@@ -75,5 +75,55 @@ TEST(Gather, PrefetchingTheNextBatchChangesNothing) {
   }
 }
 
+// Float data (a user's float32 images) are gathered as they are, by index and by range, across
+// the threading threshold; a divisor other than 1 divides them in double, rounded once.
+TEST(Gather, FloatValuesAreUsedAsTheyAre) {
+  Dataset d;
+  d.name = "floats";
+  d.sample_shape = {2, 128};
+  d.divide_by = 1.0;
+  for (int image = 0; image < 70; ++image) {
+    for (int k = 0; k < 256; ++k) d.values.push_back(static_cast<float>(image) - k * 0.37f);
+    d.labels.push_back(image % 10);
+  }
+  const int64_t f = d.features(), n = d.size();
+  std::vector<int64_t> order(n);
+  std::iota(order.rbegin(), order.rend(), 0);
+  std::vector<float> by_index(n * f), by_range(n * f);
+  std::vector<int32_t> labels(n);
+  d.gather(by_index.data(), labels.data(), order.data(), n);
+  d.gather_range(by_range.data(), nullptr, 0, n);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(labels[i], d.labels[order[i]]);
+    for (int64_t k = 0; k < f; ++k) {
+      expect_bits_equal(by_index[i * f + k], d.values[order[i] * f + k], i * f + k);
+      expect_bits_equal(by_range[i * f + k], d.values[i * f + k], i * f + k);
+    }
+  }
+  d.divide_by = 3.0;
+  d.gather_range(by_range.data(), nullptr, 0, 1);
+  expect_bits_equal(by_range[5], static_cast<float>(double(d.values[5]) / 3.0), 5);
+  const Dataset tail = d.slice(60, 10, "[tail]");
+  EXPECT_EQ(tail.values.size(), static_cast<size_t>(10 * f));
+  EXPECT_EQ(tail.values[0], d.values[60 * f]);
+  EXPECT_TRUE(tail.pixels.empty());
+}
+
+// A sample as grey levels: uint8 pixels as they are, channels averaged; floats stretched.
+TEST(GreyLevels, ShowAnySampleAsOnePlane) {
+  Dataset bytes;
+  bytes.sample_shape = {2, 1, 2};  // (C, H, W)
+  bytes.pixels = {10, 20, 30, 41};
+  bytes.labels = {0};
+  EXPECT_EQ(bytes.grey_levels(0), (std::vector<uint8_t>{20, 30}));
+  Dataset floats;
+  floats.sample_shape = {1, 3};
+  floats.values = {-1.0f, 0.0f, 1.0f};
+  floats.labels = {0};
+  EXPECT_EQ(floats.grey_levels(0), (std::vector<uint8_t>{0, 127, 255}));
+  floats.values = {2.0f, 2.0f, 2.0f};
+  EXPECT_EQ(floats.grey_levels(0), (std::vector<uint8_t>{0, 0, 0}));
+}
+
 }  // namespace
 }  // namespace bnlab

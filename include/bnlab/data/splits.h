@@ -38,8 +38,23 @@ SplitFiles find_split_files(const std::filesystem::path& dir, Split split);
 // "<dataset_name>/test", pixels as uint8 with divide_by = 255.
 Dataset load_split(const std::filesystem::path& dir, const std::string& dataset_name, Split split);
 
-// Train, valid and test as above, named "<dataset_name>/train", ".../valid", ".../test". Throws
-// InputError when the training set has no more than kValidationSize images.
-DatasetSplits load_splits(const std::filesystem::path& dir, const std::string& dataset_name);
+// The validation set's default size for a training set of your own of n images: kValidationSize,
+// or a tenth of n when n is under 50,000.
+int64_t default_validation_size(int64_t train_size);
+
+// Throws InputError (naming --valid when valid_flag, else source, the training images' file)
+// unless 0 < valid < train_size.
+void check_validation_size(int64_t valid, int64_t train_size, bool valid_flag, const std::string& source);
+
+// Moves the first `valid` images of splits.train into splits.valid, named "<dataset_name>/valid",
+// after check_validation_size.
+void split_off_validation(DatasetSplits& splits, int64_t valid, bool valid_flag, const std::string& dataset_name,
+                          const std::string& source);
+
+// Train, valid and test as above, named "<dataset_name>/train", ".../valid", ".../test"; valid
+// holds the first `valid` training images (default kValidationSize). Throws InputError when the
+// training set has no more images than that.
+DatasetSplits load_splits(const std::filesystem::path& dir, const std::string& dataset_name,
+                          std::optional<int64_t> valid = std::nullopt);
 
 }  // namespace bnlab
