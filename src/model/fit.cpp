@@ -68,6 +68,7 @@ class FitLoop {
   // A data-parallel run's ranks (FitOptions::ranks, or this process alone), and what they exchange.
   SelfCommunicator alone_;
   Communicator& ranks_;
+  bool synced_ = false;  // BatchNorm with the global batch's statistics
   std::vector<float> exchange_;
   std::vector<Tensor*> moving_;  // the non-trainable float buffers, for rank 0's broadcast
   LossResult sum_over_ranks(const LossResult& mine);
@@ -78,7 +79,8 @@ class FitLoop {
 FitLoop::FitLoop(Sequential& model, const Dataset& train, const FitOptions& o)
     : model_(model), train_(train), o_(o), n_(train.size()), buffers_(model), ranks_(o.ranks ? *o.ranks : alone_) {
   check_options();
-  plan_.emplace(model, PlanOptions{o.fuse});
+  synced_ = ranks_.size() > 1 && o.bn_sync == BatchNormSync::Global;
+  plan_.emplace(model, PlanOptions{o.fuse, synced_ ? &ranks_ : nullptr});
   steps_ = (n_ + o.batch_size - 1) / o.batch_size;
   pos_ = o.resume ? *o.resume : fresh_position(n_, o.seed);
   if (o.resume) check_resume();
@@ -167,18 +169,15 @@ void FitLoop::train_batch() {
   const int64_t next_begin = begin + rows;
   const Shard next = shard_of(std::min<int64_t>(o_.batch_size, n_ - std::min(n_, next_begin)), ranks_.rank(), ranks_.size());
   const int64_t* indices = order_.data() + begin + shard.begin;
-  LossResult r;
-  if (shard.rows() > 0) {
-    r = plan_->forward_backward(
-        static_cast<int>(shard.rows()), y,
-        [&](float* batch, int copy) {
-          train_.gather(batch, copy == 0 ? y : nullptr, indices, shard.rows(), order_.data() + next_begin + next.begin,
-                        next.rows());
-        },
-        rows);
-  } else {
-    model_.zero_grad();  // an empty shard adds nothing to the sum
-  }
+  // An empty shard adds nothing to the sums (the plan zeroes its gradients) but takes part in the
+  // synchronised BatchNorms' collectives.
+  LossResult r = plan_->forward_backward(
+      static_cast<int>(shard.rows()), y,
+      [&](float* batch, int copy) {
+        train_.gather(batch, copy == 0 ? y : nullptr, indices, shard.rows(), order_.data() + next_begin + next.begin,
+                      next.rows());
+      },
+      rows);
   if (ranks_.size() > 1) {
     r = sum_over_ranks(r);
     sum_gradients();
@@ -197,7 +196,7 @@ void FitLoop::train_batch() {
     pos_.loss_sum += r.loss_sum;
     pos_.correct += r.correct;
     pos_.seen += rows;
-    if (ranks_.size() > 1) take_rank0_buffers();
+    if (ranks_.size() > 1 && !synced_) take_rank0_buffers();  // synchronised: already alike
   }
   ++pos_.step;
   ++pos_.total_steps;

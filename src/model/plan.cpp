@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "bnlab/core/error.h"
+#include "bnlab/layers/batchnorm.h"
 #include "bnlab/model/sequential.h"
 #include "core/parallel.h"
 #include "model/plan/steps.h"
@@ -54,9 +56,18 @@ TrainingPlan::TrainingPlan(Sequential& model, PlanOptions options)
     : model_(model), state_(std::make_unique<plan::StepState>()) {
   if (!model.built()) throw std::logic_error("TrainingPlan of a model not built");
   const size_t L = model.layers().size();
+  if (options.sync_batchnorm) {
+    for (const auto& l : model.layers())
+      if (const auto* bn = dynamic_cast<const BatchNormalization*>(l.get()); bn && bn->options().renorm)
+        throw InputError(fmt::format("{}: Batch Renormalization cannot be synchronised across processes "
+                                     "(use --bn-sync local)", bn->name));
+    reducer_ = std::make_unique<plan::BatchNormReducer>(*options.sync_batchnorm);
+    state_->reducer = reducer_.get();
+  }
   for (size_t i = 0; i < L;) {
     std::unique_ptr<ForwardStep> step;
     if (options.fuse) step = first_match<ForwardStep>(kForwardPatterns, model, i);
+    if (!step && reducer_) step = plan::batchnorm_forward_step(model, i);
     if (!step) step = std::make_unique<plan::LayerForward>(model, i);
     i = step->last + 1;
     forward_.push_back(std::move(step));
@@ -65,6 +76,7 @@ TrainingPlan::TrainingPlan(Sequential& model, PlanOptions options)
   for (size_t i = L; i-- > model.first_trainable();) {
     std::unique_ptr<BackwardStep> step;
     if (options.fuse) step = first_match<BackwardStep>(kBackwardPatterns, model, i);
+    if (!step && reducer_) step = plan::batchnorm_backward_step(model, i);
     if (!step) step = std::make_unique<plan::LayerBackward>(model, i);
     i = step->first;
     backward_.push_back(std::move(step));
@@ -77,6 +89,7 @@ TrainingPlan::TrainingPlan(Sequential& model, PlanOptions options)
 TrainingPlan::~TrainingPlan() = default;
 
 LossResult TrainingPlan::forward_backward(int N, const int32_t* labels, const BatchFillFn& fill, int64_t mean_over) {
+  if (N == 0) return take_part_empty();
   batch_.resize(model_.input_shape().with_batch(N));
   int copies = 0;
   for (const auto& step : forward_) copies = std::max(copies, step->batch_copies(N));
@@ -125,6 +138,19 @@ LossResult TrainingPlan::run(const Tensor& x, const int32_t* labels, int64_t mea
     dy = dx;
   }
   return r;
+}
+
+LossResult TrainingPlan::take_part_empty() {
+  model_.zero_grad();
+  if (!reducer_) return {};
+  plan::StepState& s = *state_;
+  for (const auto& step : forward_) step->take_part_empty(s);
+  for (const auto& step : backward_) {
+    const bool dx_needed = step->first > model_.first_trainable();
+    step->take_part_empty(s, dx_needed);
+    if (!dx_needed) break;
+  }
+  return {};
 }
 
 LossResult TrainingPlan::train_step(int N, const int32_t* labels, const BatchFillFn& fill) {

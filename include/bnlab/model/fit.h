@@ -80,6 +80,12 @@ class TrainingStopped : public std::runtime_error {
   Reason reason;
 };
 
+// How BatchNorm normalises in data-parallel training (FitOptions::ranks).
+enum class BatchNormSync {
+  Global,  // with the statistics of the whole global batch, merged across the ranks (PlanOptions::sync_batchnorm)
+  Local,   // each rank's shard with its own statistics; the ranks then take rank 0's moving statistics
+};
+
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
@@ -106,10 +112,11 @@ struct FitOptions {
   // in the data order one process would use (dist's shard_of; a shard may be empty), computes the
   // gradient of the global batch's mean loss over its rows, and the ranks sum their gradients, so
   // that every rank takes the same optimiser step. Validation is sharded; the epoch's metrics and
-  // a stop request are agreed by all ranks. BatchNorm normalises each shard with its own statistics
-  // and every rank then takes rank 0's moving statistics, as PyTorch's DistributedDataParallel
-  // does. Null: one process.
+  // a stop request are agreed by all ranks. BatchNorm as bn_sync says. Null: one process.
   Communicator* ranks = nullptr;
+  // Global: N ranks train the model one process would (within rounding). Local: what PyTorch's
+  // DistributedDataParallel does without SyncBatchNorm. Meaningless with one rank.
+  BatchNormSync bn_sync = BatchNormSync::Global;
 };
 
 // Trains model (built and compiled) on train; Sequential::fit calls this. Throws InputError for bad

@@ -31,10 +31,12 @@
 
 namespace bnlab {
 
+class Communicator;
 class Sequential;
 namespace plan {
 class ForwardStep;
 class BackwardStep;
+class BatchNormReducer;
 struct StepState;
 }  // namespace plan
 
@@ -44,7 +46,14 @@ struct StepState;
 using BatchFillFn = FunctionRef<void(float* x, int copy)>;
 
 struct PlanOptions {
-  bool fuse = true;  // false: one step per layer
+  bool fuse = true;  // false: one step per layer (but a synchronised BatchNorm, always a BN step)
+  // Synchronised BatchNorm: these ranks each run the plan on their shard of a global batch, and
+  // every BatchNormalization normalises with the global batch's statistics (merged by its step
+  // across the ranks, kernels/batchnorm_sync.h) and differentiates through them, so that the ranks'
+  // summed gradients are those of one process holding the whole batch; the moving statistics are
+  // updated from the global statistics, alike on every rank. Null: each rank's rows are its batch.
+  // Batch Renormalization is refused (InputError).
+  Communicator* sync_batchnorm = nullptr;
 };
 
 class TrainingPlan {
@@ -60,7 +69,8 @@ class TrainingPlan {
   // needed) and the moving statistics, on the N rows that fill writes (labels: N, filled by fill).
   // mean_over: the loss and its gradients are of the sum over these rows divided by mean_over
   // rather than by N, for one shard of a larger batch whose shards' gradients are then summed
-  // (data-parallel training: model/fit.h); 0 means N.
+  // (data-parallel training: model/fit.h); 0 means N. N = 0 (an empty shard) sets every gradient
+  // to zero and, synchronised, takes part in the BatchNorm steps' collectives; fill is not called.
   LossResult forward_backward(int N, const int32_t* labels, const BatchFillFn& fill, int64_t mean_over = 0);
   LossResult forward_backward(const Tensor& x, const int32_t* labels);
   // forward_backward, then the optimiser's step.
@@ -79,11 +89,13 @@ class TrainingPlan {
 
  private:
   LossResult run(const Tensor& x, const int32_t* labels, int64_t mean_over);
+  LossResult take_part_empty();
 
   Sequential& model_;
   std::vector<std::unique_ptr<plan::ForwardStep>> forward_;
   std::vector<std::unique_ptr<plan::BackwardStep>> backward_;  // from the output down
   std::unique_ptr<plan::StepState> state_;
+  std::unique_ptr<plan::BatchNormReducer> reducer_;
   Tensor batch_, probs_, dlogits_, grads_[2];
   std::vector<Tensor> batch_copies_;  // the batch, once per thread after the first
   std::vector<const float*> batch_copy_ptrs_;

@@ -6,10 +6,20 @@
 //
 // On images (N, C, H, W) the BN runs on its own, in the phases of kernels/batchnorm2d.h: the
 // per-channel sums, then the normalisation with the mean and variance they give (forward); the two
-// per-channel sums of the backward, then the gradients from them. Data-parallel training adds the
-// sums of every process between the phases.
+// per-channel sums of the backward, then the gradients from them.
+//
+// Synchronised (the plan's StepState::reducer set: a data-parallel step's BN normalises with the
+// global batch's statistics), each step forms this rank's sums where it would have normalised,
+// the reducer merges them across the ranks on the plan's thread, and the step then normalises
+// (forward) or applies dx (backward) with the merged ones (kernels/batchnorm_sync.h). Images are
+// not synchronised yet: a synchronised step refuses them.
+#include <algorithm>
+
+#include "bnlab/core/error.h"
+#include "bnlab/dist/communicator.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm2d.h"
+#include "bnlab/kernels/batchnorm_sync.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
 #include "model/plan/steps.h"
@@ -17,7 +27,11 @@
 namespace bnlab::plan {
 
 void BatchStatistics::resize(int C) {
-  for (std::vector<double>* v : {&mean, &var, &sum, &sumsq}) v->resize(C);
+  mean.resize(C);
+  var.resize(C);
+  moments.resize(batchnorm_moments_size(C));
+  sum.resize(C);
+  sumsq.resize(C);
   for (Tensor* t : {&invstd, &r, &d, &pivot}) t->resize({C});
 }
 
@@ -90,6 +104,61 @@ void run_batchnorm_forward(BatchNormalization& bn, BatchStatistics& st, const Te
   bn.update_moving_statistics(st.mean.data(), st.var.data(), N);
 }
 
+int64_t BatchNormReducer::merge_moments(const double* moments, double* mean, double* var, int C) {
+  const int64_t n = batchnorm_moments_size(C);
+  gathered_.resize(n * ranks_.size());
+  ranks_.allgather(moments, gathered_.data(), n);
+  return batchnorm_merge_moments(mean, var, gathered_.data(), ranks_.size(), C);
+}
+
+void BatchNormReducer::sum(double* sums, int C) {
+  const int64_t n = 2 * int64_t{C};
+  gathered_.resize(n * ranks_.size());
+  ranks_.allgather(sums, gathered_.data(), n);
+  // Scalar math: sums[i] = sum over ranks r, in rank order, of rank r's sums[i]
+  std::copy_n(gathered_.data(), n, sums);
+  for (int r = 1; r < ranks_.size(); ++r)
+    for (int64_t i = 0; i < n; ++i) sums[i] += gathered_[r * n + i];
+}
+
+void merge_batchnorm_statistics(BatchNormalization& bn, BatchStatistics& st, BatchNormReducer& reducer, int C) {
+  st.count = reducer.merge_moments(st.moments.data(), st.mean.data(), st.var.data(), C);
+  bn.check_training_batch(static_cast<int>(std::min<int64_t>(st.count, 1 << 30)));
+  bn.update_moving_statistics(st.mean.data(), st.var.data(), static_cast<int>(st.count));
+}
+
+void take_part_empty_forward(BatchNormalization& bn, BatchStatistics& st, BatchNormReducer& reducer) {
+  const int C = static_cast<int>(bn.running_mean.numel());
+  st.resize(C);
+  batchnorm_shard_moments(st.moments.data(), nullptr, 0, C);
+  merge_batchnorm_statistics(bn, st, reducer, C);
+}
+
+void SyncedSums::resize(int C) {
+  shard.resize(2 * C);
+  all.resize(2 * C);
+}
+
+void SyncedSums::finish(BatchNormalization& bn, const BatchStatistics& st, BatchNormReducer& reducer, const Tensor& dy,
+                        const Tensor& x, Tensor* dx) {
+  const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+  batchnorm_sync_param_grads(dgamma_of(bn), dbeta_of(bn), shard.data(), st.invstd.data(), C);
+  if (!dx) return;  // (every rank alike: the plan's structure decides)
+  all = shard;
+  reducer.sum(all.data(), C);
+  dx->resize(x.shape());
+  batchnorm_sync_backward_dx(dx->data(), dy.data(), x.data(), st.mean.data(), st.invstd.data(), gamma_of(bn),
+                             all.data(), st.count, N, C);
+}
+
+void SyncedSums::take_part_empty(BatchNormalization& bn, BatchNormReducer& reducer, bool dx_needed) {
+  const int C = static_cast<int>(bn.running_mean.numel());
+  resize(C);
+  if (!dx_needed) return;
+  std::fill(all.begin(), all.end(), 0.0);
+  reducer.sum(all.data(), C);
+}
+
 namespace {
 
 // dgamma and dbeta set to 0: the kernels accumulate, the plan sets.
@@ -103,9 +172,28 @@ class BatchNormForward : public ForwardStep {
   BatchNormForward(Sequential& m, size_t i)
       : ForwardStep("batchnorm", i, i), bn_(static_cast<BatchNormalization&>(m.layer(i))) {}
 
-  void run(StepState& s) override { run_batchnorm_forward(bn_, s.stats[first], s.input(first), s.out[first], nullptr); }
+  void run(StepState& s) override {
+    if (s.reducer)
+      run_synced(*s.reducer, s.stats[first], s.input(first), s.out[first]);
+    else
+      run_batchnorm_forward(bn_, s.stats[first], s.input(first), s.out[first], nullptr);
+  }
+  void take_part_empty(StepState& s) override { take_part_empty_forward(bn_, s.stats[first], *s.reducer); }
 
  private:
+  void run_synced(BatchNormReducer& reducer, BatchStatistics& st, const Tensor& x, Tensor& y) {
+    if (x.shape().rank() == 4)
+      throw InputError("--bn-sync global: BatchNormalization over image channels is not synchronised; "
+                       "use --bn-sync local");
+    const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+    st.resize(C);
+    y.resize(x.shape());
+    batchnorm_shard_moments(st.moments.data(), x.data(), N, C);
+    merge_batchnorm_statistics(bn_, st, reducer, C);
+    batchnorm_normalise(y.data(), nullptr, st.invstd.data(), x.data(), st.mean.data(), st.var.data(), gamma_of(bn_),
+                        beta_of(bn_), N, C, bn_.options().eps);
+  }
+
   BatchNormalization& bn_;
 };
 
@@ -119,6 +207,12 @@ class BatchNormBackward : public BackwardStep {
     BatchStatistics& st = s.stats[first];
     const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
     zero_grads(bn_);
+    if (s.reducer) {
+      sums_.resize(C);
+      batchnorm_backward_sums(sums_.shard.data(), dy.data(), x.data(), st.mean.data(), N, C);
+      sums_.finish(bn_, st, *s.reducer, dy, x, dx);
+      return;
+    }
     if (dx) dx->resize(x.shape());
     if (x.shape().rank() == 4) {
       run_batchnorm2d_backward(bn_, st, x, dy, dx);
@@ -132,9 +226,11 @@ class BatchNormBackward : public BackwardStep {
       batchnorm_backward_train(dxp, dgamma_of(bn_), dbeta_of(bn_), dy.data(), x.data(), st.mean.data(),
                                st.invstd.data(), gamma_of(bn_), N, C);
   }
+  void take_part_empty(StepState& s, bool dx_needed) override { sums_.take_part_empty(bn_, *s.reducer, dx_needed); }
 
  private:
   BatchNormalization& bn_;
+  SyncedSums sums_;
 };
 
 // Dense i, then BatchNorm i + 1 on each block of columns its threads produce.
@@ -150,10 +246,20 @@ class DenseBatchNormForward : public ForwardStep {
     Tensor& y = s.out[last];
     BatchStatistics& st = s.stats[last];
     const int N = static_cast<int>(x.dim(0)), C = dense_.units();
-    bn_.check_training_batch(N);
     st.resize(C);
     y.resize({N, C});
     const float eps = bn_.options().eps;
+    if (s.reducer) {  // the shard's moments in the product's region; merged, then normalised
+      run_dense_forward(
+          dense_, false, x, a,
+          [&](int c0, int w) { batchnorm_shard_moments_columns(st.moments.data(), a.data(), N, C, c0, w); },
+          s.input_copies(first));
+      merge_batchnorm_statistics(bn_, st, *s.reducer, C);
+      batchnorm_normalise(y.data(), nullptr, st.invstd.data(), a.data(), st.mean.data(), st.var.data(),
+                          gamma_of(bn_), beta_of(bn_), N, C, eps);
+      return;
+    }
+    bn_.check_training_batch(N);
     run_dense_forward(
         dense_, false, x, a,
         [&](int c0, int w) {
@@ -164,6 +270,7 @@ class DenseBatchNormForward : public ForwardStep {
     bn_.update_moving_statistics(st.mean.data(), st.var.data(), N);
   }
   double product_flops(int N) const override { return 2.0 * N * dense_.inputs() * dense_.units(); }
+  void take_part_empty(StepState& s) override { take_part_empty_forward(bn_, s.stats[last], *s.reducer); }
 
  private:
   Dense& dense_;
@@ -184,6 +291,14 @@ class BatchNormDenseBackward : public BackwardStep {
     const BatchStatistics& st = s.stats[first];
     const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
     zero_grads(bn_);
+    if (s.reducer) {  // the shard's two sums in the product's region; summed, then dx
+      sums_.resize(C);
+      run_dense_backward(dense_, logits_, s.out[first], s.out[last], dy, dz_, &dense_dx_, [&](int c0, int w) {
+        batchnorm_backward_sums_columns(sums_.shard.data(), dense_dx_.data(), x.data(), st.mean.data(), N, C, c0, w);
+      });
+      sums_.finish(bn_, st, *s.reducer, dense_dx_, x, dx);
+      return;
+    }
     dx->resize(x.shape());
     run_dense_backward(dense_, logits_, s.out[first], s.out[last], dy, dz_, &dense_dx_, [&](int c0, int w) {
       batchnorm_backward_train_columns(dx->data(), dgamma_of(bn_), dbeta_of(bn_), dense_dx_.data(), x.data(),
@@ -191,12 +306,14 @@ class BatchNormDenseBackward : public BackwardStep {
     });
   }
   double product_flops(int N) const override { return 4.0 * N * dense_.inputs() * dense_.units(); }
+  void take_part_empty(StepState& s, bool) override { sums_.take_part_empty(bn_, *s.reducer, true); }
 
  private:
   BatchNormalization& bn_;
   Dense& dense_;
   bool logits_;
   Tensor dz_, dense_dx_;
+  SyncedSums sums_;
 };
 
 // Plain BN in a column's block: Batch Renormalization's corrections need the whole batch's

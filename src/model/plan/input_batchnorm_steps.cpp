@@ -12,6 +12,7 @@
 
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
+#include "bnlab/kernels/batchnorm_sync.h"
 #include "bnlab/layers/basic.h"
 #include "bnlab/layers/batchnorm.h"
 #include "bnlab/layers/dense.h"
@@ -42,12 +43,26 @@ class InputBatchNormForward : public ForwardStep {
     Tensor& y = s.out[first];
     st.u.resize(x.shape());
     st.u_copies = {};
+    if (s.reducer) {  // synchronised: the batch's moments, merged across the ranks, then normalised
+      const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
+      st.resize(C);
+      batchnorm_shard_moments(st.moments.data(), x.data(), N, C);
+      merge_batchnorm_statistics(bn_, st, *s.reducer, C);
+    }
     if (s.x_copies.count == 0) {
+      if (s.reducer) {
+        y.resize(x.shape());
+        batchnorm_normalise(y.data(), st.u.data(), st.invstd.data(), x.data(), st.mean.data(), st.var.data(),
+                            gamma_of(bn_), beta_of(bn_), static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)),
+                            bn_.options().eps);
+        return;
+      }
       run_batchnorm_forward(bn_, st, x, y, st.u.data());
       return;
     }
     normalise_copies(s, x, st, y);
   }
+  void take_part_empty(StepState& s) override { take_part_empty_forward(bn_, s.stats[first], *s.reducer); }
 
  private:
   // Copy k of y, u and the statistics for k >= 1 (copy 0: y, st.u, st).
@@ -59,7 +74,7 @@ class InputBatchNormForward : public ForwardStep {
   void normalise_copies(StepState& s, const Tensor& x, BatchStatistics& st, Tensor& y) {
     const int copies = s.x_copies.count;
     const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
-    bn_.check_training_batch(N);
+    if (!s.reducer) bn_.check_training_batch(N);
     st.resize(C);
     y.resize(x.shape());
     if (static_cast<int>(held_.size()) < copies - 1) held_.resize(copies - 1);
@@ -81,9 +96,15 @@ class InputBatchNormForward : public ForwardStep {
     // Every thread normalises all columns of its copy, serially (the kernel's column-range form):
     // the same arithmetic, in the same order, as the whole-batch forward. A thread making a copy not
     // its own (fewer threads than copies: core/parallel.h's for_each_copy) reads copy 0 of x.
+    // Synchronised, every copy takes the merged statistics already in st.
     for_each_copy(copies, [&](int k) {
       const float* xk = k == omp_get_thread_num() ? own_copy(s.x_copies, x.data()) : x.data();
-      if (k == 0) {
+      if (s.reducer) {
+        float* yk = k == 0 ? y.data() : held_[k - 1].y.data();
+        float* uk = k == 0 ? st.u.data() : held_[k - 1].u.data();
+        float* invstd = k == 0 ? st.invstd.data() : held_[k - 1].invstd.data();
+        batchnorm_normalise_columns(yk, uk, invstd, xk, st.mean.data(), st.var.data(), gamma, beta, N, C, eps, 0, C);
+      } else if (k == 0) {
         batchnorm_forward_train_columns(y.data(), st.u.data(), st.mean.data(), st.invstd.data(), st.var.data(), xk,
                                         gamma, beta, N, C, eps, 0, C);
       } else {
@@ -94,7 +115,7 @@ class InputBatchNormForward : public ForwardStep {
     });
     s.out_copies[first] = {y_ptrs_.data(), copies};
     st.u_copies = {u_ptrs_.data(), copies};
-    bn_.update_moving_statistics(st.mean.data(), st.var.data(), N);
+    if (!s.reducer) bn_.update_moving_statistics(st.mean.data(), st.var.data(), N);
   }
 
   BatchNormalization& bn_;

@@ -10,12 +10,37 @@
 #include "bnlab/layers/dense.h"
 #include "bnlab/model/sequential.h"
 
+namespace bnlab {
+class Communicator;
+}
+
 namespace bnlab::plan {
+
+// What a BatchNorm step calls between forming its per-feature sums and normalising with them, when
+// its batch statistics are those of a data-parallel step's global batch (synchronised BatchNorm:
+// PlanOptions::sync_batchnorm): the ranks' sums, gathered and merged in rank order in double, so
+// every rank gets the same bits (kernels/batchnorm_sync.h). Without one (null) a step's rows are the
+// whole batch. Called by every rank for the same layers in the same order, from the plan's thread.
+class BatchNormReducer {
+ public:
+  explicit BatchNormReducer(Communicator& ranks) : ranks_(ranks) {}
+  // moments: this rank's shard moments (batchnorm_shard_moments) -> mean, var: (C) of the global
+  // batch; returns the global batch's rows.
+  int64_t merge_moments(const double* moments, double* mean, double* var, int C);
+  // sums: (2, C) of this rank's rows := their sums over every rank's rows.
+  void sum(double* sums, int C);
+
+ private:
+  Communicator& ranks_;
+  std::vector<double> gathered_;
+};
 
 // A BatchNormalization layer's batch statistics in a training step: written by the step that runs
 // the layer's forward, read by the one that runs its backward.
 struct BatchStatistics {
   std::vector<double> mean, var;  // (C)
+  int64_t count = 0;              // rows the statistics are of (all ranks' when synchronised)
+  std::vector<double> moments;    // synchronised: this rank's shard moments (kernels/batchnorm_sync.h)
   Tensor invstd, r, d;            // (C); r, d: Batch Renormalization's corrections
   // Images (N, C, H, W): the per-channel sums of kernels/batchnorm2d.h's phases (a), forward then
   // backward, and their shift.
@@ -34,6 +59,7 @@ struct StepState {
   std::vector<Tensor> out;               // out[i]: layer i's output (the last: the loss's logits)
   std::vector<ThreadCopies> out_copies;  // out[i] once per thread, when its step made copies
   std::vector<BatchStatistics> stats;    // stats[i]: of BatchNormalization layer i
+  BatchNormReducer* reducer = nullptr;   // synchronised BatchNorm's, or null
 
   const Tensor& input(size_t i) const { return i == 0 ? *x : out[i - 1]; }
   ThreadCopies input_copies(size_t i) const { return i == 0 ? x_copies : out_copies[i - 1]; }
@@ -48,6 +74,9 @@ class ForwardStep {
   // Copies of the batch this step reads, one per thread, at batch size N (0: the batch once).
   virtual int batch_copies(int N) const { return 0; }
   virtual double product_flops(int N) const { return 0.0; }
+  // A rank with an empty shard of a synchronised step: the step's collectives with nothing to add
+  // (a BatchNorm's zero count), so that the other ranks' collectives complete.
+  virtual void take_part_empty(StepState& s) {}
 
   const char* name;
   size_t first, last;
@@ -61,6 +90,8 @@ class BackwardStep {
   virtual ~BackwardStep() = default;
   virtual void run(StepState& s, const Tensor& dy, Tensor* dx) = 0;
   virtual double product_flops(int N) const { return 0.0; }
+  // As ForwardStep's; dx_needed: whether run would have been given a dx.
+  virtual void take_part_empty(StepState& s, bool dx_needed) {}
 
   const char* name;
   size_t first, last;
@@ -110,6 +141,24 @@ float* dbeta_of(BatchNormalization& bn);
 // normalised input (y = u * gamma + beta) unless null; updates the moving statistics. On images
 // x: (N, C, H, W), u must be null.
 void run_batchnorm_forward(BatchNormalization& bn, BatchStatistics& st, const Tensor& x, Tensor& y, float* u);
+
+// Synchronised BatchNorm (s.reducer set), in the parts a fused step interleaves with its own work:
+// st.moments (shard moments of the BN's input, batchnorm_shard_moments) := merged by the reducer
+// into st's mean, var and count, which then update the moving statistics.
+void merge_batchnorm_statistics(BatchNormalization& bn, BatchStatistics& st, BatchNormReducer& reducer, int C);
+// The same from an empty shard.
+void take_part_empty_forward(BatchNormalization& bn, BatchStatistics& st, BatchNormReducer& reducer);
+// The backward's two per-feature sums of this rank's rows and of every rank's, (2, C) each.
+struct SyncedSums {
+  std::vector<double> shard, all;
+  void resize(int C);
+  // shard (formed by batchnorm_backward_sums) := summed over the ranks into `all` when dx is wanted;
+  // then the BN's parameter gradients of this rank's rows and dx = dL/d x from dy = dL/dy.
+  void finish(BatchNormalization& bn, const BatchStatistics& st, BatchNormReducer& reducer, const Tensor& dy,
+              const Tensor& x, Tensor* dx);
+  // An empty shard's part: zero sums, when dx is wanted.
+  void take_part_empty(BatchNormalization& bn, BatchNormReducer& reducer, bool dx_needed);
+};
 
 // A Dense layer's training forward, z: (N, units) from x: (N, in), then `then` on each block of
 // columns of z inside the product's parallel region (elementwise activations only) and x read
