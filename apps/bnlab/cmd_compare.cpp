@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "bnlab/core/denormals.h"
 #include "bnlab/core/stopwatch.h"
@@ -10,6 +11,7 @@
 #include "bnlab/report/report.h"
 #include "commands.h"
 #include "datasets.h"
+#include "ranks.h"
 #include "run_config.h"
 #include "run_dir.h"
 #include "threads_option.h"
@@ -75,12 +77,16 @@ void print_comparison(const Console& console, const std::vector<Row>& rows, bool
 
 }  // namespace
 
+// Under mpirun every rank trains both models; rank 0 alone prints and writes the run directory.
 int run_compare(const CompareOptions& o) {
   const Stopwatch watch;
-  const Console console(o.json);
+  const bool lead = run_ranks().rank() == 0;
+  const Console console(o.json, !lead);
   apply_threads(o.threads);
+  bn_sync_mode(o.bn_sync);
   const std::string out = o.out.empty() ? default_out_dir() : o.out;
-  RunDirGuard out_dir(out, "--out");
+  std::optional<RunDirGuard> out_dir;
+  if (lead) out_dir.emplace(out, "--out");
   DatasetSplits data = load_data(o.data, console);
   if (o.quick) {
     // (A smaller set of one's own is used whole.)
@@ -101,13 +107,17 @@ int run_compare(const CompareOptions& o) {
     c.dataset = is_user_dataset(o.data.dataset) ? fs::absolute(o.data.dataset).lexically_normal().string() : o.data.dataset;
     c.channels = o.data.channels;
     c.valid = o.data.valid;
+    c.ranks = run_ranks().size();
+    c.bn_sync = o.bn_sync;
     if (o.quick) c.epochs = 2;
     console.print("== {} ({}: {} epochs, batch {}, Adam lr {:g}) ==\n", title, name, c.epochs, c.batch_size, c.lr);
     runs.push_back(train_and_evaluate(c, data, console, o.unscaled_test));
     print_predictions(console, runs.back());
+    if (!lead) continue;
     fs::create_directories(fs::path(out) / name);
     write_run_dir(fs::path(out) / name, runs.back());
   }
+  if (!lead) return 0;
 
   console.print("== Comparison ==\n");
   print_comparison(console, {{"without BN (mlp)", &runs[0]}, {"with BN (mlp-bn)", &runs[1]}}, o.unscaled_test);
@@ -121,12 +131,13 @@ int run_compare(const CompareOptions& o) {
 
   const double wall = watch.seconds();
   json comparison = {{"models", {"mlp", "mlp-bn"}}, {"dataset", o.data.dataset}, {"quick", o.quick}, {"wall_seconds", wall},
+                     {"ranks", run_ranks().size()}, {"bn_sync", o.bn_sync},
                      {"mlp", run_metrics_json(runs[0])}, {"mlp-bn", run_metrics_json(runs[1])}};
   for (json* m : {&comparison["mlp"], &comparison["mlp-bn"]}) m->erase("predictions");
   write_text_atomic(fs::path(out) / "comparison.json", comparison.dump(2) + "\n");
   report::write_run_charts(out);
   report::write_report(out);
-  out_dir.keep();
+  out_dir->keep();
   console.print("\nwrote {}/ (mlp/, mlp-bn/, comparison.json, charts, report.html) in {:.1f}s\n", out, wall);
   if (o.json) fmt::print("{}\n", comparison.dump(2));
   return 0;

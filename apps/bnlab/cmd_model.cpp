@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "datasets.h"
 #include "progress.h"
+#include "ranks.h"
 #include "run_config.h"
 #include "run_dir.h"
 #include "stop_signals.h"
@@ -66,6 +67,8 @@ RunConfig config_from_flags(const TrainOptions& o) {
   c.subset = o.subset;
   c.init_from = o.init_from;
   c.on_nan = o.on_nan.value_or("stop");
+  c.ranks = run_ranks().size();
+  c.bn_sync = o.bn_sync;
   c.denormals = denormals_name(denormals());  // as bnlab's main set it
   // Paths as absolute, so that --resume from another working directory finds the same files.
   if (c.data_dir) c.data_dir = fs::absolute(*c.data_dir).string();
@@ -77,7 +80,7 @@ RunConfig config_from_flags(const TrainOptions& o) {
 
 // The settings a run was started with, checked (the few flags --resume accepts may change how it
 // goes on).
-RunConfig resumed_config(const TrainOptions& o, const fs::path& dir) {
+RunConfig resumed_config(const TrainOptions& o, const fs::path& dir, const Console& console) {
   if (!fs::is_directory(dir)) throw InputError(fmt::format("--resume {}: no such run directory", dir.string()));
   if (!fs::exists(dir / kConfigFile))
     throw InputError(fmt::format("--resume {}: no {}; not a run directory of bnlab train", dir.string(), kConfigFile));
@@ -87,6 +90,15 @@ RunConfig resumed_config(const TrainOptions& o, const fs::path& dir) {
     throw InputError(fmt::format("--denormals: a resumed run keeps the mode it started with ({})",
                                  (dir / kConfigFile).string()));
   RunConfig c = read_config_json(dir / kConfigFile);
+  if (c.ranks != run_ranks().size() && bn_sync_mode(c.bn_sync) == BatchNormSync::Global)
+    console.print("note: trained so far by {} processes, resumed by {}: the same global batches and BatchNorm "
+                  "statistics, summed in another order (equal within rounding, not bit for bit)\n", c.ranks,
+                  run_ranks().size());
+  else if (c.ranks != run_ranks().size())
+    console.print("note: trained so far by {} processes, resumed by {}: --bn-sync local now normalises shards of "
+                  "1/{} rather than 1/{} of each global batch\n", c.ranks, run_ranks().size(), run_ranks().size(),
+                  c.ranks);
+  c.ranks = run_ranks().size();
   if (o.data.data_dir) c.data_dir = fs::absolute(*o.data.data_dir).string();
   if (o.on_nan) c.on_nan = *o.on_nan;
   try {
@@ -110,16 +122,18 @@ std::string stopped_message(const TrainingStopped& e, const fs::path& dir, int s
 }
 }  // namespace
 
+// Under mpirun every rank runs this; rank 0 alone prints and writes the run directory.
 int run_train(const TrainOptions& o) {
-  const Console console(o.json);
+  const bool lead = run_ranks().rank() == 0;
+  const Console console(o.json, !lead);
   if (!o.resume && o.out.empty()) throw InputError("--out is required (or --resume RUN_DIR)");
   const fs::path dir = o.resume ? *o.resume : o.out;
-  RunConfig c = o.resume ? resumed_config(o, dir) : config_from_flags(o);
+  RunConfig c = o.resume ? resumed_config(o, dir, console) : config_from_flags(o);
   set_denormals(parse_denormals(c.denormals, "--denormals"));
   apply_threads(c.threads);
   c.threads = num_threads();  // a count, not "one per core": a resumed run must use the same
   std::optional<RunDirGuard> out_dir;
-  if (!o.resume) {
+  if (!o.resume && lead) {
     out_dir.emplace(dir, "--out");
     write_text_atomic(dir / kConfigFile, config_json(c).dump(2) + "\n");
   }
@@ -134,10 +148,11 @@ int run_train(const TrainOptions& o) {
   TrainedRun run;
   try {
     run = train_and_evaluate(c, data, console, false, &checkpointing);
-  } catch (const TrainingStopped& e) {
-    fmt::print(stderr, "bnlab: {}\n", stopped_message(e, dir, signals.received()));
+  } catch (const TrainingStopped& e) {  // every rank stops at the same step
+    if (lead) fmt::print(stderr, "bnlab: {}\n", stopped_message(e, dir, signals.received()));
     return e.reason == TrainingStopped::Reason::StopRequested ? 128 + signals.received() : kExitNonFinite;
   }
+  if (!lead) return 0;
   write_run_dir(dir, run);
   report::write_run_charts(dir);
   report::write_report(dir);

@@ -32,6 +32,7 @@ struct TrainOptions {
   std::optional<std::string> resume;  // continue this run directory with its saved settings
   std::optional<std::string> on_nan;  // stop (default) or skip-batch
   std::optional<std::string> denormals;  // given on the command line (a resumed run keeps its own)
+  std::string bn_sync = "global";        // BatchNorm across the processes of mpirun: global or local
 };
 
 struct CompareOptions {
@@ -42,6 +43,7 @@ struct CompareOptions {
   uint64_t seed = 1;
   int threads = 0;
   DataOptions data;
+  std::string bn_sync = "global";
 };
 
 struct EvalOptions {

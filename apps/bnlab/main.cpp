@@ -1,6 +1,8 @@
 // bnlab: train neural networks with and without Batch Normalization, and measure what BN does.
 // Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 internal error,
 // 3 training stopped by a non-finite loss or gradient, 128 + N training stopped by signal N.
+// Under mpirun, a rank that fails prints its line (prefixed with its rank unless rank 0) and ends
+// every rank with its code (ranks.h).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 #include "cmd_experiments.h"
 #include "commands.h"
 #include "datasets.h"
+#include "ranks.h"
 
 namespace {
 
@@ -76,10 +79,16 @@ int main(int argc, char** argv) {
   train->add_flag("--no-shuffle", train_opts.no_shuffle, "keep the data order");
   train->add_flag("--json", train_opts.json, "one JSON document (the run's metrics) on stdout");
   train->add_option("--on-nan", train_opts.on_nan, "on a non-finite loss or gradient: stop (default) or skip-batch");
+  const char* bn_sync_help =
+      "BatchNorm under mpirun -np N: global (the default) normalises with the statistics of the whole global batch, "
+      "merged across the processes, so N processes train the model one would; local normalises each process's shard "
+      "by itself. Accepted and meaningless in one process";
+  train->add_option("--bn-sync", train_opts.bn_sync, bn_sync_help)->capture_default_str();
   CLI::Option* resume = train->add_option("--resume", train_opts.resume,
                                           "continue the stopped run in RUN_DIR with its saved settings (config.json)");
   for (const char* fixed : {"--model", "--epochs", "--batch-size", "--lr", "--optimizer", "--momentum", "--seed",
-                            "--threads", "--dataset", "--channels", "--valid", "--out", "--init-from", "--max-steps", "--subset", "--no-shuffle"})
+                            "--threads", "--dataset", "--channels", "--valid", "--out", "--init-from", "--max-steps",
+                            "--subset", "--no-shuffle", "--bn-sync"})
     resume->excludes(train->get_option(fixed));
 
   EvalOptions eval_opts;
@@ -107,6 +116,7 @@ int main(int argc, char** argv) {
   compare->add_flag("--json", compare_opts.json, "one JSON document on stdout");
   compare->add_option("--seed", compare_opts.seed, "seed")->check(kNotNegative)->capture_default_str();
   compare->add_option("--threads", compare_opts.threads, "threads (0: one per core)");
+  compare->add_option("--bn-sync", compare_opts.bn_sync, bn_sync_help)->capture_default_str();
   add_data_options(compare, compare_opts.data);
 
   BenchOptions bench_opts;
@@ -168,17 +178,17 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "bnlab: {} (see bnlab --help)\n", e.what());
     return 2;
   } catch (const bnlab::InputError& e) {
-    fmt::print(stderr, "bnlab: {}\n", e.what());
-    return 2;
+    fmt::print(stderr, "bnlab: {}{}\n", rank_prefix(), e.what());
+    return end_ranks(2);
   } catch (const bnlab::TrainingStopped& e) {
-    fmt::print(stderr, "bnlab: {}\n", e.what());
-    return kExitNonFinite;
+    fmt::print(stderr, "bnlab: {}{}\n", rank_prefix(), e.what());
+    return end_ranks(kExitNonFinite);
   } catch (const bnlab::FetchError& e) {
-    fmt::print(stderr, "bnlab: {}\n", e.what());
-    return 1;
+    fmt::print(stderr, "bnlab: {}{}\n", rank_prefix(), e.what());
+    return end_ranks(1);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "bnlab: internal error: {}\n", e.what());
-    return 1;
+    fmt::print(stderr, "bnlab: {}internal error: {}\n", rank_prefix(), e.what());
+    return end_ranks(1);
   }
   return 2;
 }

@@ -6,7 +6,7 @@
 
 namespace bnlab::cli {
 
-bool Console::is_terminal() const { return isatty(fileno(human)); }
+bool Console::is_terminal() const { return human && isatty(fileno(human)); }
 
 std::string format_seconds(double seconds) {
   if (seconds < 60) return fmt::format("{:.0f}s", std::floor(seconds));

@@ -38,6 +38,12 @@ NonFinitePolicy non_finite_policy(const std::string& name) {
   throw InputError(fmt::format("--on-nan: unknown policy '{}' (stop, skip-batch)", name));
 }
 
+BatchNormSync bn_sync_mode(const std::string& name) {
+  if (name == "global") return BatchNormSync::Global;
+  if (name == "local") return BatchNormSync::Local;
+  throw InputError(fmt::format("--bn-sync: unknown mode '{}' (global, local)", name));
+}
+
 RunConfig default_config(const std::string& model) {
   RunConfig c;
   c.model = model;
@@ -70,6 +76,8 @@ void validate_config(const RunConfig& config) {
   parse_channel_axis(config.channels);
   if (config.valid && *config.valid <= 0) throw InputError(fmt::format("--valid: must be positive, got {}", *config.valid));
   non_finite_policy(config.on_nan);
+  bn_sync_mode(config.bn_sync);
+  if (config.ranks < 1) throw InputError(fmt::format("ranks: must be positive, got {}", config.ranks));
   parse_denormals(config.denormals, "--denormals");
   try {
     // Data of one's own have their image shape only once read (train_and_evaluate builds then).
@@ -172,7 +180,8 @@ json config_json(const RunConfig& c) {
           {"dataset", c.dataset},    {"data_dir", optional_text(c.data_dir)},
           {"channels", c.channels},  {"valid", c.valid ? json(*c.valid) : json(nullptr)},
           {"subset", c.subset},      {"init_from", optional_text(c.init_from)},
-          {"on_nan", c.on_nan},      {"denormals", c.denormals}};
+          {"on_nan", c.on_nan},      {"denormals", c.denormals},
+          {"ranks", c.ranks},        {"bn_sync", c.bn_sync}};
 }
 
 RunConfig read_config_json(const fs::path& file) {
@@ -181,7 +190,8 @@ RunConfig read_config_json(const fs::path& file) {
   if (!j.is_object()) r.fail("not a JSON object");
   const std::set<std::string> known = {"format", "format_version", "model", "epochs", "batch_size", "optimizer",
                                        "lr", "momentum", "seed", "threads", "max_steps", "shuffle", "dataset",
-                                       "data_dir", "channels", "valid", "subset", "init_from", "on_nan", "denormals"};
+                                       "data_dir", "channels", "valid", "subset", "init_from", "on_nan", "denormals",
+                                       "ranks", "bn_sync"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) r.fail(fmt::format("unknown setting '{}'", key));
   if (r.get<std::string>("format") != kConfigFormat) r.fail(fmt::format("not a bnlab train config (format '{}')", r.get<std::string>("format")));
@@ -209,6 +219,9 @@ RunConfig read_config_json(const fs::path& file) {
   c.on_nan = r.get<std::string>("on_nan");
   // Runs started before the setting existed kept subnormal floats.
   c.denormals = j.contains("denormals") ? r.get<std::string>("denormals") : "keep";
+  // And those started before data-parallel training ran as one process.
+  c.ranks = j.contains("ranks") ? r.get<int>("ranks") : 1;
+  c.bn_sync = j.contains("bn_sync") ? r.get<std::string>("bn_sync") : "global";
   return c;
 }
 

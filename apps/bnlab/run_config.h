@@ -31,6 +31,8 @@ struct RunConfig {
   std::optional<std::string> init_from;
   std::string on_nan = "stop";          // stop or skip-batch
   std::string denormals = "flush";      // flush or keep (bnlab/core/denormals.h)
+  int ranks = 1;                        // processes (mpirun -np N) that trained it
+  std::string bn_sync = "global";       // BatchNorm across them: global or local (model/fit.h)
   std::vector<int64_t> predict_indices = {5, 6, 7, 8, 9, 10, 11};
 };
 
@@ -49,5 +51,7 @@ void validate_config(const RunConfig& config);
 std::unique_ptr<Optimizer> make_run_optimizer(const RunConfig& c);
 // --on-nan's policy by name (stop, skip-batch); any other is an InputError naming --on-nan.
 NonFinitePolicy non_finite_policy(const std::string& name);
+// --bn-sync's mode by name (global, local); any other is an InputError naming --bn-sync.
+BatchNormSync bn_sync_mode(const std::string& name);
 
 }  // namespace bnlab::cli

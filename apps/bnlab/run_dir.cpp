@@ -74,6 +74,8 @@ json run_metrics_json(const TrainedRun& run) {
               {"lr", c.lr},
               {"seed", c.seed},
               {"threads", num_threads()},
+              {"ranks", c.ranks},
+              {"bn_sync", c.bn_sync},
               {"denormals", denormals_name(denormals())},
               {"train_seconds", run.train_seconds},
               {"params", {{"total", model.count_params(true) + model.count_params(false)},

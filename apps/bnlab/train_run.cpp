@@ -10,6 +10,7 @@
 #include "bnlab/model/spec.h"
 #include "bnlab/model/training_state.h"
 #include "progress.h"
+#include "ranks.h"
 
 namespace bnlab::cli {
 namespace fs = std::filesystem;
@@ -51,10 +52,13 @@ void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& da
   fit.max_steps = config.max_steps;
   fit.callback = &progress;
   fit.on_non_finite = non_finite_policy(config.on_nan);
+  fit.bn_sync = bn_sync_mode(config.bn_sync);
+  if (run_ranks().size() > 1) fit.ranks = &run_ranks();
   if (resumed) fit.resume = &*resumed;
   if (checkpointing) {
     fit.stop_requested = checkpointing->stop_requested;
     fit.checkpoint = [&](const TrainingPosition& p) {
+      if (!is_lead_rank()) return;  // every rank holds the same state; rank 0 writes it
       save_training_state(checkpointing->state_file, run.model, p);
       if (checkpointing->on_saved) checkpointing->on_saved();
     };
@@ -62,7 +66,7 @@ void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& da
   const Stopwatch watch;
   run.history = run.model.fit(data.train, fit);
   run.train_seconds = watch.seconds();
-  if (const int64_t skipped = skipped_batches(run.history))
+  if (const int64_t skipped = skipped_batches(run.history); skipped && is_lead_rank())
     fmt::print(stderr, "warning: skipped {} batches with a non-finite loss or gradient (--on-nan skip-batch)\n", skipped);
 }
 
@@ -101,15 +105,17 @@ TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data
   run.train_inputs = input_stats(data.train);
   fit_model(run, config, data, console, checkpointing);
 
-  run.valid = run.model.evaluate(data.valid, 32);
+  // Sharded over the ranks of a data-parallel run, each evaluating its part of the split.
+  Communicator* ranks = run_ranks().size() > 1 ? &run_ranks() : nullptr;
+  run.valid = run.model.evaluate(data.valid, 32, ranks);
   const Stopwatch test_watch;
-  run.test = run.model.evaluate(data.test, 32);
+  run.test = run.model.evaluate(data.test, 32, ranks);
   console.print("Test ({} images):\n{}\n", data.test.size(), evaluate_line(run.test, (data.test.size() + 31) / 32, test_watch.seconds()));
   if (unscaled_test) {
     Dataset raw = data.test;
     raw.divide_by = 1.0;
     raw.name += " (not divided by 255)";
-    run.test_unscaled = run.model.evaluate(raw, 32);
+    run.test_unscaled = run.model.evaluate(raw, 32, ranks);
     console.print("Test not divided by 255, as the notebook evaluated it:\n{}\n",
                   evaluate_line(*run.test_unscaled, (raw.size() + 31) / 32, 0.0));
   }
