@@ -15,6 +15,7 @@
 #include "bnlab/layers/groupnorm.h"
 #include "bnlab/layers/layernorm.h"
 #include "bnlab/layers/pooling.h"
+#include "bnlab/layers/noise.h"
 
 namespace bnlab {
 namespace {
@@ -223,6 +224,22 @@ std::unique_ptr<Layer> parse_gn(const std::vector<std::string>& parts, const Tok
   return std::make_unique<GroupNormalization>(o);
 }
 
+std::unique_ptr<Layer> parse_noise(const std::vector<std::string>& parts, const TokenContext& ctx) {
+  ShiftScaleNoiseOptions o;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    if (key == "shift")
+      o.shift = static_cast<float>(ctx.number(value, "shift"));
+    else if (key == "scale")
+      o.scale = static_cast<float>(ctx.number(value, "scale"));
+    else
+      ctx.fail(fmt::format("unknown noise option '{}' (shift=, scale=)", p));
+  }
+  return std::make_unique<ShiftScaleNoise>(o);
+}
+
 std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
   TokenContext ctx{token, position};
   const size_t at = token.find('@');
@@ -249,6 +266,8 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
       layer = parse_ln(parts, ctx);
     else if (kind == "gn")
       layer = parse_gn(parts, ctx);
+    else if (kind == "noise")
+      layer = parse_noise(parts, ctx);
     else if (kind == "dropout" && parts.size() == 2)
       layer = std::make_unique<Dropout>(static_cast<float>(ctx.number(parts[1], "rate")));
     else if ((kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "softmax") && parts.size() == 1)
@@ -257,7 +276,7 @@ std::unique_ptr<Layer> parse_layer(const std::string& token, size_t position) {
       ctx.fail("empty layer");
     else
       ctx.fail("unknown layer (flatten, dense:N[:act], conv:F:K[:opts], maxpool:P, avgpool:P, gap, bn[:opts], "
-               "ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+               "ln[:opts], gn:G[:opts], dropout:R, noise[:opts], relu, sigmoid, tanh, softmax)");
   } catch (const InputError& e) {
     const std::string what = e.what();
     if (what.rfind("model spec:", 0) == 0) throw;

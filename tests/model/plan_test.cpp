@@ -177,7 +177,8 @@ TEST(Plan, FusedStepsGiveThePlainLoopsBits) {
                            "flatten,dense:40:relu,bn:torch,dense:3:softmax", "flatten,dense:40:relu,bn:scale=0,dense:3",
                            "flatten,dense:40:relu,bn:renorm,dense:3:softmax", "flatten,dense:8:relu,dense:3,bn",
                            "flatten,dense:64:sigmoid,dropout:0.3,bn,ln,dense:3:softmax",
-                           "flatten,dense:40:relu,bn,dense:30:softmax,dense:3"}) {
+                           "flatten,dense:40:relu,bn,dense:30:softmax,dense:3",
+                           "flatten,dense:40,bn,noise,sigmoid,dense:3:softmax"}) {
     SCOPED_TRACE(spec);
     Rng rng(6);
     const Tensor big = testing::random_tensor(Shape{48, 16, 16}, rng);

@@ -26,7 +26,7 @@ TEST(Spec, ErrorsNameTheToken) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(message("flatten,lstm:3"), "model spec: layer 2 'lstm:3': unknown layer (flatten, dense:N[:act], conv:F:K[:opts], maxpool:P, avgpool:P, gap, bn[:opts], ln[:opts], gn:G[:opts], dropout:R, relu, sigmoid, tanh, softmax)");
+  EXPECT_EQ(message("flatten,lstm:3"), "model spec: layer 2 'lstm:3': unknown layer (flatten, dense:N[:act], conv:F:K[:opts], maxpool:P, avgpool:P, gap, bn[:opts], ln[:opts], gn:G[:opts], dropout:R, noise[:opts], relu, sigmoid, tanh, softmax)");
   EXPECT_EQ(message("dense:abc"), "model spec: layer 1 'dense:abc': units 'abc' is not a number");
   EXPECT_EQ(message("dense:0"), "model spec: layer 1 'dense:0': units must be a whole number from 1 to 16777216");
   EXPECT_EQ(message("dense:4:swish"), "model spec: layer 1 'dense:4:swish': unknown activation 'swish' (linear, relu, sigmoid, tanh, softmax)");
@@ -67,6 +67,14 @@ TEST(BatchRenorm, SpecSyntaxRoundTripsAndRejectsMistakes) {
   EXPECT_THROW(make_model("bn:renorm:rmax=0.5"), InputError);
   EXPECT_THROW(make_model("bn:renorm:dmax=-1"), InputError);
   EXPECT_THROW(make_model("bn:renorm:rmax=x"), InputError);
+}
+
+TEST(Noise, SpecSyntaxRoundTripsAndRejectsMistakes) {
+  EXPECT_EQ(make_model("flatten,bn,noise,dense:3").spec(), "flatten,bn,noise:shift=1:scale=2,dense:3");
+  EXPECT_EQ(make_model("noise:scale=3:shift=0.5").spec(), "noise:shift=0.5:scale=3");
+  EXPECT_THROW(make_model("noise:scale=0.5"), InputError);
+  EXPECT_THROW(make_model("noise:shift=-1"), InputError);
+  EXPECT_THROW(make_model("noise:mean=1"), InputError);
 }
 
 }  // namespace

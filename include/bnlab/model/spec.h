@@ -9,6 +9,7 @@
 //   maxpool:P[:stride=S] | avgpool:P[:stride=S]                                   stride: P unless given
 //   gap
 //   dropout:RATE
+//   noise[:shift=M][:scale=S]   (layers/noise.h: a per-unit scale and shift drawn at every training step)
 //   relu | sigmoid | tanh | softmax
 // Presets: "mlp" and "mlp-bn", exactly the notebook's two models; "cnn", Keras' mnist_convnet
 // example, and "cnn-bn", the same with bn between each convolution and its relu.
