@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <numeric>
 
@@ -83,6 +84,12 @@ class Watcher : public TrainingCallback {
   double eval_seconds_ = 0.0;
 };
 
+// A standard normal draw (Box-Muller), from the generator alone: the same on every platform.
+double standard_normal(Rng& rng) {
+  const double u = 1.0 - rng.uniform();  // (0, 1]
+  return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * M_PI * rng.uniform());
+}
+
 }  // namespace
 
 double RunTrace::best_val_accuracy() const {
@@ -106,9 +113,14 @@ int64_t steps_for_epochs(const Dataset& train, int batch_size, double epochs) {
 Sequential build_model(const TrainSpec& spec, const Dataset& train) {
   Sequential model = make_model(spec.model);
   model.build(Shape(train.sample_shape), spec.seed);
+  Rng normal(Rng(spec.seed).split(0x6A55));
   for (const auto& layer : model.layers())
-    if (auto* dense = dynamic_cast<Dense*>(layer.get()))
+    if (auto* dense = dynamic_cast<Dense*>(layer.get())) {
+      if (spec.init_normal_sd > 0)
+        for (int64_t i = 0; i < dense->weight.numel(); ++i)
+          dense->weight[i] = static_cast<float>(spec.init_normal_sd * standard_normal(normal));
       for (int64_t i = 0; i < dense->weight.numel(); ++i) dense->weight[i] *= static_cast<float>(spec.init_scale);
+    }
   model.compile(make_optimizer(spec.optimizer, spec.lr));
   return model;
 }

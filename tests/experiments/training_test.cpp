@@ -75,6 +75,25 @@ TEST(Training, InitScaleMultipliesEveryDenseWeight) {
   EXPECT_EQ(dense, 3);
 }
 
+TEST(Training, InitNormalDrawsDenseWeightsWithTheGivenSpread) {
+  const TinySplits d;
+  TrainSpec s = tiny_spec("flatten,dense:400:sigmoid,dense:10:softmax");
+  s.init_normal_sd = 0.05;
+  Sequential model = build_model(s, d.train);
+  const auto& dense = dynamic_cast<const Dense&>(model.layer(1));
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < dense.weight.numel(); ++i) {
+    sum += dense.weight[i];
+    sq += double(dense.weight[i]) * dense.weight[i];
+  }
+  const double n = double(dense.weight.numel());  // 6400
+  EXPECT_NEAR(sum / n, 0.0, 0.003);
+  EXPECT_NEAR(std::sqrt(sq / n), 0.05, 0.002);
+  for (int64_t i = 0; i < dense.bias.numel(); ++i) EXPECT_EQ(dense.bias[i], 0.0f);
+  Sequential again = build_model(s, d.train);
+  EXPECT_EQ(dynamic_cast<const Dense&>(again.layer(1)).weight[17], dense.weight[17]) << "the same seed, the same weights";
+}
+
 TEST(Training, ANonFiniteLossEndsTheRunAsDiverged) {
   const TinySplits d;
   TrainSpec s = tiny_spec("mlp");

@@ -27,6 +27,7 @@ struct TrainSpec {
   int64_t steps = 1;               // training steps; the data are cycled in shuffled epochs
   uint64_t seed = 1;               // initialisation and data order
   double init_scale = 1.0;         // multiplies every Dense weight after Glorot initialisation
+  double init_normal_sd = 0.0;     // > 0: every Dense weight drawn from N(0, sd^2) instead (from the seed)
   int64_t eval_every = 0;          // steps between validation evaluations (0: only after the last)
   int64_t grad_norm_every = 0;     // steps between per-layer gradient norm records (0: none)
   bool eval_train = false;         // also evaluate the training set (inference mode) each time
@@ -64,8 +65,8 @@ struct RunTrace {
 // Steps in `epochs` passes over `train` at this batch size (the last batch may be smaller).
 int64_t steps_for_epochs(const Dataset& train, int batch_size, double epochs);
 
-// The model of spec, built for train's samples from spec.seed, its Dense weights scaled by
-// spec.init_scale, compiled with the spec's optimiser. Throws InputError for a bad spec.
+// The model of spec, built for train's samples from spec.seed, its Dense weights redrawn from a
+// Gaussian if spec.init_normal_sd is set and scaled by spec.init_scale, compiled with the spec's optimiser. Throws InputError for a bad spec.
 Sequential build_model(const TrainSpec& spec, const Dataset& train);
 
 // Trains model (from build_model) for spec.steps steps and returns what was watched. A non-finite
