@@ -61,8 +61,9 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   ClaimsOptions& c = e.claims;
   e.claims_cmd = app.add_subcommand("claims", "one experiment per claim of the notebook about BN, with a verdict table");
   e.claims_cmd->add_flag("--full", c.full, "the complete protocol (all data, 5 seeds, longer runs) instead of the fast one");
-  e.claims_cmd->add_option("--only", c.only, "claim numbers to run, e.g. 2,6 (default: all seven)")->delimiter(',');
+  e.claims_cmd->add_option("--only", c.only, "claim numbers to run, e.g. 0,8 (default: all, 0 to 8)")->delimiter(',');
   e.claims_cmd->add_option("--seeds", c.seeds, "seeds per result (default: 3, --full 5)");
+  e.claims_cmd->add_option("--steps", c.steps, "training steps of claims 0 and 8, for a quick look (default: 2000, --full 10000)");
   e.claims_cmd->add_option("--out", c.out, "run directory (default: runs/claims-<time>)");
   e.claims_cmd->add_option("--threads", c.threads, "threads (0: one per core)")->capture_default_str();
   e.claims_cmd->add_flag("--json", c.json, "one JSON document on stdout");
@@ -109,8 +110,13 @@ int run_claims(const ClaimsOptions& o) {
     check_seeds(*o.seeds, "--seeds");
     protocol.set_seeds(*o.seeds);
   }
+  if (o.steps) {
+    if (*o.steps < 1) throw InputError(fmt::format("--steps: must be positive, got {}", *o.steps));
+    protocol.set_path_steps(*o.steps);
+  }
   for (int n : o.only)
-    if (n < 1 || n > kClaimCount) throw InputError(fmt::format("--only: there is no claim {} (1 to {})", n, kClaimCount));
+    if (n < kFirstClaim || n > kLastClaim)
+      throw InputError(fmt::format("--only: there is no claim {} ({} to {})", n, kFirstClaim, kLastClaim));
   const std::string out = out_dir(o.out, "claims");
   RunDirGuard guard(out, "--out");
   const DatasetSplits data = load_data(o.data, console);

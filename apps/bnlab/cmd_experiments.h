@@ -19,8 +19,9 @@ inline const CLI::Validator kNotNegative(
 
 struct ClaimsOptions {
   bool full = false;       // the complete protocol instead of the fast default
-  std::vector<int> only;   // claim numbers (empty: all seven)
+  std::vector<int> only;   // claim numbers (empty: all, 0 to 8)
   std::optional<int> seeds;
+  std::optional<int64_t> steps;  // training steps of claims 0 and 8 (default: the protocol's)
   std::string out;
   int threads = 0;
   bool json = false;

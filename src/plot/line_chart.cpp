@@ -181,13 +181,18 @@ constexpr double kLegendPad = 8;
 constexpr double kLegendSample = 30;  // length of the line sample
 constexpr double kLegendGap = 8;
 
+// Series without a label (the second edge of a band, say) have no row in the legend.
+double legend_rows(const LineChart& chart) {
+  return static_cast<double>(
+      std::count_if(chart.series.begin(), chart.series.end(), [](const Series& s) { return !s.label.empty(); }));
+}
+
 Rect legend_box(cairo_t* cr, const LineChart& chart) {
   set_font(cr, kLegendSize);
   double widest = 0;
   for (const Series& s : chart.series) widest = std::max(widest, text_width(cr, s.label));
   const double row = kLegendSize * 1.5;
-  return {0, 0, kLegendPad * 2 + kLegendSample + kLegendGap + widest,
-          kLegendPad * 2 + row * static_cast<double>(chart.series.size())};
+  return {0, 0, kLegendPad * 2 + kLegendSample + kLegendGap + widest, kLegendPad * 2 + row * legend_rows(chart)};
 }
 
 // How many points of the drawn lines (sampled along each segment) the box would hide.
@@ -252,9 +257,11 @@ void draw_legend(cairo_t* cr, const LineChart& chart, const Rect& box) {
   cairo_stroke(cr);
 
   const double row = kLegendSize * 1.5;
+  double shown = 0;
   for (size_t k = 0; k < chart.series.size(); ++k) {
     const Series& s = chart.series[k];
-    const double y = box.y + kLegendPad + row * (static_cast<double>(k) + 0.5);
+    if (s.label.empty()) continue;
+    const double y = box.y + kLegendPad + row * (shown++ + 0.5);
     const double x = box.x + kLegendPad;
     set_colour(cr, series_colour(chart, k));
     set_stroke(cr, s);

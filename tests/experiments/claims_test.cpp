@@ -28,8 +28,13 @@ TEST(Claims, ProtocolsAndSelection) {
   EXPECT_EQ(p.regularisation.budget.seeds, 4);
   EXPECT_EQ(protocol_json(full)["small_batches"]["batch_sizes"].size(), 8u);
   const TinySplits d;
-  EXPECT_THROW(run_claims(fast, {8}, d.train, d.valid, kQuiet), InputError);
-  EXPECT_THROW(run_claims(fast, {0}, d.train, d.valid, kQuiet), InputError);
+  EXPECT_THROW(run_claims(fast, {9}, d.train, d.valid, kQuiet), InputError);
+  EXPECT_THROW(run_claims(fast, {-1}, d.train, d.valid, kQuiet), InputError);
+  EXPECT_EQ(p.covariate_shift.nets.seeds, 4);
+  EXPECT_EQ(p.landscape.nets.seeds, 4);
+  EXPECT_GT(full.covariate_shift.nets.steps, fast.covariate_shift.nets.steps);
+  EXPECT_EQ(protocol_json(fast)["covariate_shift"]["nets"]["ioffe_batch"], 60);
+  EXPECT_EQ(protocol_json(fast)["landscape"]["models"]["ioffe"].size(), 2u);
 }
 
 TEST(Claims, RunsTheChosenClaimsInOrder) {

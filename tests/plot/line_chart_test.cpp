@@ -45,6 +45,17 @@ TEST(LineChart, PngHasTheSizeAndIsDrawnOn) {
   EXPECT_GT(stats.reddish, 200);          // the fourth series is tab10 red
 }
 
+TEST(LineChart, SeriesWithoutALabelHaveNoLegendRow) {
+  constexpr Rgb kBlueish{0.1, 0.4, 0.7}, kRed{0.84, 0.15, 0.16};
+  auto chart = [&](const std::string& second) {
+    LineChart c{"Band", "x", "y", {}};
+    c.series.push_back({"Median", epochs(10), curve(10, 0.0, 1.0), kBlueish, Dash::Solid, false});
+    c.series.push_back({second, epochs(10), curve(10, 0.5, 2.0), kRed, Dash::Solid, false});
+    return test::png_stats(render_line_chart(c, ImageFormat::Png)).reddish;
+  };
+  EXPECT_LT(chart(""), chart("Upper edge")) << "the labelled red series adds a red sample to the legend";
+}
+
 TEST(LineChart, SizeCanBeChosen) {
   const test::PngStats stats = test::png_stats(render_line_chart(comparison(), ImageFormat::Png, {640, 360}));
   EXPECT_EQ(stats.width, 640);

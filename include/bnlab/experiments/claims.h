@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bnlab/data/dataset.h"
+#include "bnlab/experiments/ics.h"
 #include "bnlab/experiments/stats.h"
 #include "bnlab/experiments/training.h"
 #include "bnlab/experiments/verdict.h"
@@ -45,6 +46,100 @@ struct Budget {
   int batch_size = 64;
   double lr = 1e-3;          // Adam's, unless the experiment varies it
 };
+
+// The nets of claims 0 and 8, trained with plain SGD along a path followed step by step
+// (measurements at checkpoints every record_every steps, from step 0 to the last).
+enum class Normalisation { None, BN, NoisyBN };
+struct NoiseLevel {
+  float shift = 1.0f, scale = 2.0f;  // layers/noise.h: shift ~ U(0, 2 * shift), scale ~ U(1, scale)
+};
+// Ioffe & Szegedy's MNIST net: 3 hidden Dense layers of 100 sigmoid units and a softmax output, BN
+// (PyTorch's: momentum 0.1, so that inference follows training within a few checkpoints) before each
+// sigmoid, and for NoisyBN the noise after each BN. Activations are layers of their own so that their
+// inputs can be followed.
+std::string ioffe_spec(Normalisation n, NoiseLevel noise = {});
+// The notebook's two models with their ReLUs as layers of their own (the same functions as mlp and
+// mlp-bn); NoisyBN puts the noise after each of mlp-bn's BN layers.
+std::string notebook_mlp_spec(Normalisation n, NoiseLevel noise = {});
+
+struct PathNets {
+  int seeds = 3;
+  int64_t steps = 2000, record_every = 100;
+  int ioffe_batch = 60;          // Ioffe & Szegedy's mini-batch
+  double ioffe_lr = 0.5;
+  double ioffe_init_sd = 0.1;    // "small random Gaussian values": N(0, sd^2) for every Dense weight
+  int mlp_batch = 64;            // the notebook's MLP, Glorot initialisation as the notebook
+  double mlp_lr = 0.05;
+  int64_t train_size = 0;        // first images of the training data used (0: all)
+};
+
+// 0. "Reduces internal covariate shift" (the notebook's first sentence), three ways:
+//   Ioffe's sense   the input distribution of the last hidden layer's nonlinearity stays stable
+//                   (ics.h's drift of its 15/50/85th percentiles over a fixed probe batch);
+//   Santurkar's     a layer's gradient changes less when the layers before it take their step
+//                   (ics.h's gradient_ics, averaged over the Dense layers after the first, which have
+//                   trainable layers before them in every model, and over the checkpoints);
+//   noisy BN        BN followed by noise that shifts every unit's distribution at every step.
+struct CovariateShiftConfig {
+  PathNets nets;
+  int units = 3;              // units of the layer followed
+  int64_t probe_size = 1000;  // the probe batch: the first validation images
+  NoiseLevel noise;
+};
+struct ArmShift {
+  std::string label;  // "no BN", "BN", "noisy BN"
+  // Per seed: the final validation accuracy, the drift (mean over the followed units), the gradient
+  // change (mean over the checkpoints and the Dense layers after the first) as l2 distance and cosine.
+  Spread final_accuracy, drift, ics_distance, ics_cosine;
+  std::vector<double> steps, accuracy;          // mean validation accuracy over seeds at each checkpoint
+  std::vector<std::vector<Percentiles>> units;  // seed 1's percentiles of each followed unit
+  std::vector<double> distance, cosine;         // mean over layers (after the first) and seeds, per checkpoint
+};
+struct NetShift {
+  std::string net;
+  ArmShift no_bn, bn, noisy;
+};
+struct CovariateShiftMeasure {
+  NetShift ioffe, mlp;
+};
+CovariateShiftMeasure measure_covariate_shift(const CovariateShiftConfig& c, const Dataset& train, const Dataset& valid,
+                                              const Log& log);
+// Tests, one per net (drift and distance compared as log10, by at least 0.1 decades, a factor 1.26):
+//   stability   BN's drift is smaller than no BN's;
+//   gradients   BN's gradient change is smaller: its cosine higher (by at least 0.02) and, a second
+//               test, its l2 distance smaller;
+//   noisy BN    noisy BN's final accuracy is higher than no BN's (by at least 0.5 points) and, a second
+//               test, not lower than BN's by more than 1 point.
+Judgement judge_stability(const CovariateShiftMeasure& m);
+Judgement judge_gradient_shift(const CovariateShiftMeasure& m);
+Judgement judge_noisy_bn(const CovariateShiftMeasure& m);
+// Three rows numbered 0, one per sense, each with its verdict and charts; the data in the first.
+std::vector<ClaimResult> report_covariate_shift(const CovariateShiftMeasure& m);
+
+// 8. "Makes the optimisation landscape smoother": landscape.h's probe at every checkpoint, on the
+// batch of the next step, for steps eta = lr * each of lr_multiples.
+struct LandscapeConfig {
+  PathNets nets;
+  std::vector<double> lr_multiples = {0.25, 0.5, 1.0, 2.0, 4.0};
+};
+struct ArmLandscape {
+  // Per seed: the final validation accuracy; the mean over checkpoints of the loss variation, the
+  // gradient predictiveness and the effective beta, each as log10.
+  Spread final_accuracy, variation, predictiveness, beta;
+  std::vector<double> steps, loss_low, loss_high;       // mean over seeds of the loss range at each checkpoint
+  std::vector<double> predictiveness_curve, beta_curve;  // mean over seeds at each checkpoint
+};
+struct NetLandscape {
+  std::string net;
+  ArmLandscape no_bn, bn;
+};
+struct LandscapeMeasure {
+  NetLandscape ioffe, mlp;
+};
+LandscapeMeasure measure_landscape(const LandscapeConfig& c, const Dataset& train, const Dataset& valid, const Log& log);
+// Tests, per net and per measure (six): it is smaller with BN, by at least 0.1 decades.
+Judgement judge_landscape(const LandscapeMeasure& m);
+ClaimResult report_landscape(const LandscapeMeasure& m);
 
 // 1. "Faster convergence": steps to a target validation accuracy.
 struct ConvergenceConfig {
@@ -219,8 +314,8 @@ OverheadMeasure measure_overhead(const OverheadConfig& c, const Dataset& train, 
 Judgement judge_overhead(const OverheadMeasure& m);
 ClaimResult report_overhead(const OverheadMeasure& m);
 
-// All seven, with presets: fast (subsets and short runs; about 3 minutes on 2 idle cores, 7 on a
-// busy machine) and full (the whole training set, longer runs, 5 seeds; about an hour).
+// All nine, with presets: fast (subsets and short runs) and full (the whole training set, longer
+// runs, 5 seeds); docs/experiments.md gives their times.
 struct ClaimsProtocol {
   ConvergenceConfig convergence;
   LearningRateConfig learning_rates;
@@ -229,19 +324,24 @@ struct ClaimsProtocol {
   InitialisationConfig initialisation;
   SmallBatchConfig small_batches;
   OverheadConfig overhead;
+  CovariateShiftConfig covariate_shift;
+  LandscapeConfig landscape;
   int64_t valid_size = 2000;  // validation images used by every experiment (0: all)
 
   static ClaimsProtocol fast();
   static ClaimsProtocol full();
   void set_seeds(int seeds);  // every experiment's
+  // Claims 0 and 8's training steps, with a checkpoint at least every steps / 4.
+  void set_path_steps(int64_t steps);
 };
 
 // Every setting of the protocol, for the run's JSON.
 nlohmann::json protocol_json(const ClaimsProtocol& p);
 
-inline constexpr int kClaimCount = 7;
+inline constexpr int kFirstClaim = 0, kLastClaim = 8;
 
-// Runs the claims numbered in `which` (1..7; empty: all) in ascending order. log gets a line per run.
+// Runs the claims numbered in `which` (0..8; empty: all) in ascending order. log gets a line per run.
+// Claim 0 gives three rows (report_covariate_shift).
 std::vector<ClaimResult> run_claims(const ClaimsProtocol& p, const std::vector<int>& which, const Dataset& train,
                                     const Dataset& valid, const Log& log);
 

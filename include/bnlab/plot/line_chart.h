@@ -14,7 +14,7 @@ namespace bnlab::plot {
 enum class Dash { Solid, Dashed };
 
 struct Series {
-  std::string label;
+  std::string label;          // empty: no row in the legend (e.g. the second edge of a band)
   std::vector<double> x, y;   // same length; a non-finite y breaks the line there
   std::optional<Rgb> colour;  // default: matplotlib's tab10 colour for the series' position
   Dash dash = Dash::Solid;
