@@ -12,6 +12,7 @@
 #include "bnlab/core/error.h"
 #include "bnlab/io/safetensors.h"
 #include "bnlab/layers/basic.h"
+#include "bnlab/layers/noise.h"
 
 namespace bnlab {
 namespace {
@@ -35,12 +36,15 @@ struct Scratch {
   int64_t iterations = 0;
 };
 
-// Each Dropout layer with its tensor name, by position in the model (layer names need not be
-// unique in a spec).
-std::vector<std::pair<std::string, Dropout*>> dropouts(Sequential& model) {
-  std::vector<std::pair<std::string, Dropout*>> out;
-  for (size_t i = 0; i < model.layers().size(); ++i)
-    if (auto* d = dynamic_cast<Dropout*>(model.layers()[i].get())) out.emplace_back(fmt::format("dropout_rng.{}", i), d);
+// The generator of each layer that draws noise in training (Dropout, ShiftScaleNoise) with its tensor
+// name, by position in the model (layer names need not be unique in a spec).
+std::vector<std::pair<std::string, Rng*>> dropouts(Sequential& model) {
+  std::vector<std::pair<std::string, Rng*>> out;
+  for (size_t i = 0; i < model.layers().size(); ++i) {
+    if (auto* d = dynamic_cast<Dropout*>(model.layers()[i].get())) out.emplace_back(fmt::format("dropout_rng.{}", i), &d->rng());
+    if (auto* n = dynamic_cast<ShiftScaleNoise*>(model.layers()[i].get()))
+      out.emplace_back(fmt::format("noise_rng.{}", i), &n->rng());
+  }
   return out;
 }
 
@@ -229,7 +233,7 @@ void save_training_state(const std::filesystem::path& path, Sequential& model, c
   Scratch scratch;
   std::vector<Slot> all = slots(model, p, scratch);
   const auto drops = dropouts(model);
-  for (size_t i = 0; i < drops.size(); ++i) scratch.dropout_rngs[i] = drops[i].second->rng().state();
+  for (size_t i = 0; i < drops.size(); ++i) scratch.dropout_rngs[i] = drops[i].second->state();
   scratch.iterations = model.optimizer()->iterations;
 
   SafetensorsFile file;
@@ -265,7 +269,7 @@ TrainingPosition load_training_state(const std::filesystem::path& path, Sequenti
   const auto drops = dropouts(model);
   for (size_t i = 0; i < drops.size(); ++i) {
     check_generator(meta, drops[i].first, scratch.dropout_rngs[i]);
-    drops[i].second->rng().set_state(scratch.dropout_rngs[i]);
+    drops[i].second->set_state(scratch.dropout_rngs[i]);
   }
   if (scratch.iterations < 0) meta.fail(fmt::format("tensor 'optimizer.iterations' is negative ({})", scratch.iterations));
   model.optimizer()->iterations = scratch.iterations;

@@ -42,8 +42,8 @@ Dataset synthetic(int n, uint64_t seed) {
   return d;
 }
 
-Sequential model() {
-  Sequential m = make_model(kSpec);
+Sequential model(const char* spec = kSpec) {
+  Sequential m = make_model(spec);
   m.build(Shape{6}, 21);
   m.compile(std::make_unique<Adam>());
   return m;
@@ -91,8 +91,8 @@ class Resume : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Trains until the stop request after (epoch, step); returns the saved state's file.
-  fs::path stopped_run(int epoch, int64_t step) {
-    Sequential m = model();
+  fs::path stopped_run(int epoch, int64_t step, const char* spec = kSpec) {
+    Sequential m = model(spec);
     StopAt stop(epoch, step);
     FitOptions o = options(valid_);
     o.callback = &stop;
@@ -129,6 +129,17 @@ TEST_F(Resume, FromAnyStepEndsBitIdenticalToAnUninterruptedRun) {
       EXPECT_EQ(h.epochs[i].val_accuracy, reference.epochs[i].val_accuracy);
     }
   }
+}
+
+TEST_F(Resume, RestoresTheNoiseLayersGenerator) {
+  constexpr const char* kNoisy = "bn,dense:16,bn,noise,relu,dense:3:softmax";
+  Sequential whole = model(kNoisy);
+  whole.fit(train_, options(valid_));
+  const fs::path file = stopped_run(2, 3, kNoisy);
+  EXPECT_TRUE(read_safetensors(file).find("noise_rng.3")) << "the noise layer is layer 3";
+  Sequential m = model(kNoisy);
+  resumed_run(file, m);
+  EXPECT_EQ(state_bytes(m), state_bytes(whole)) << "the same draws after the resume as without the stop";
 }
 
 TEST_F(Resume, StopRequestCheckpointsTheStepBoundaryAndNamesIt) {

@@ -6,6 +6,7 @@
 // Tensors:
 //   model.<state_dict key>     the model's weights and buffers (F32; num_batches_tracked: I64 scalar)
 //   dropout_rng.<layer index>  each Dropout layer's generator state (I64 [4]: the uint64 words)
+//   noise_rng.<layer index>    each ShiftScaleNoise layer's generator state (the same form)
 //   optimizer.<state name>     the optimiser's moments (F32: optimizer.m.0, optimizer.v.0, ...)
 //   optimizer.iterations       its step count (I64 scalar)
 //   data.order                 the data order when the epoch in progress began (I64 [N])
