@@ -208,7 +208,7 @@ CovariateShiftMeasure measure_covariate_shift(const CovariateShiftConfig& c, con
   mlp.lr = c.nets.mlp_lr;
   CovariateShiftMeasure m;
   m.ioffe = run_net(c, "Ioffe's sigmoid net", ioffe, ioffe_spec, data, valid, progress);
-  m.mlp = run_net(c, "notebook MLP", mlp, notebook_mlp_spec, data, valid, progress);
+  m.mlp = run_net(c, "the notebook's MLP", mlp, notebook_mlp_spec, data, valid, progress);
   return m;
 }
 
@@ -216,7 +216,7 @@ Judgement judge_stability(const CovariateShiftMeasure& m) {
   std::vector<Test> tests;
   for (int i = 0; i < 2; ++i) {
     const NetShift& n = *nets(m, i);
-    tests.push_back({fmt::format("in the {}, the last hidden layer's inputs drift less with BN (drift {} vs {} of their width)",
+    tests.push_back({fmt::format("in {}, the last hidden layer's inputs drift less with BN (drift {} vs {} of their width)",
                                  n.net, decades(n.bn.drift), decades(n.no_bn.drift)),
                      compare(n.bn.drift, n.no_bn.drift, kMinLogEffect) == Direction::Lower});
   }
@@ -227,11 +227,11 @@ Judgement judge_gradient_shift(const CovariateShiftMeasure& m) {
   std::vector<Test> tests;
   for (int i = 0; i < 2; ++i) {
     const NetShift& n = *nets(m, i);
-    tests.push_back({fmt::format("in the {}, a layer's gradient keeps its direction better with BN when the earlier layers "
+    tests.push_back({fmt::format("in {}, a layer's gradient keeps its direction better with BN when the earlier layers "
                                  "step (cosine {:.3f} vs {:.3f})",
                                  n.net, n.bn.ics_cosine.mean, n.no_bn.ics_cosine.mean),
                      compare(n.bn.ics_cosine, n.no_bn.ics_cosine, kMinCosineEffect) == Direction::Higher});
-    tests.push_back({fmt::format("in the {}, a layer's gradient moves less with BN when the earlier layers step "
+    tests.push_back({fmt::format("in {}, a layer's gradient moves less with BN when the earlier layers step "
                                  "(l2 distance {} vs {})",
                                  n.net, decades(n.bn.ics_distance), decades(n.no_bn.ics_distance)),
                      compare(n.bn.ics_distance, n.no_bn.ics_distance, kMinLogEffect) == Direction::Lower});
@@ -243,10 +243,10 @@ Judgement judge_noisy_bn(const CovariateShiftMeasure& m) {
   std::vector<Test> tests;
   for (int i = 0; i < 2; ++i) {
     const NetShift& n = *nets(m, i);
-    tests.push_back({fmt::format("in the {}, noisy BN ends more accurate than no BN ({} vs {})", n.net,
+    tests.push_back({fmt::format("in {}, noisy BN ends more accurate than no BN ({} vs {})", n.net,
                                  pct(n.noisy.final_accuracy.mean), pct(n.no_bn.final_accuracy.mean)),
                      compare(n.noisy.final_accuracy, n.no_bn.final_accuracy, kMinAccuracyGain) == Direction::Higher});
-    tests.push_back({fmt::format("in the {}, noisy BN ends within 1 point of BN ({} vs {})", n.net,
+    tests.push_back({fmt::format("in {}, noisy BN ends within 1 point of BN ({} vs {})", n.net,
                                  pct(n.noisy.final_accuracy.mean), pct(n.bn.final_accuracy.mean)),
                      compare(n.noisy.final_accuracy, n.bn.final_accuracy, kMaxAccuracyLoss) != Direction::Lower});
   }

@@ -137,7 +137,7 @@ LandscapeMeasure measure_landscape(const LandscapeConfig& c, const Dataset& trai
   mlp.lr = c.nets.mlp_lr;
   LandscapeMeasure m;
   m.ioffe = run_net(c, "Ioffe's sigmoid net", ioffe, ioffe_spec, data, valid, progress);
-  m.mlp = run_net(c, "notebook MLP", mlp, notebook_mlp_spec, data, valid, progress);
+  m.mlp = run_net(c, "the notebook's MLP", mlp, notebook_mlp_spec, data, valid, progress);
   return m;
 }
 
@@ -152,7 +152,7 @@ Judgement judge_landscape(const LandscapeMeasure& m) {
                     {"gradient predictiveness (l2 change of the gradient)", &ArmLandscape::predictiveness},
                     {"effective beta-smoothness", &ArmLandscape::beta}};
     for (const auto& x : measures)
-      tests.push_back({fmt::format("in the {}, the {} is smaller with BN ({} vs {})", n.net, x.what, value(n.bn.*x.field),
+      tests.push_back({fmt::format("in {}, the {} is smaller with BN ({} vs {})", n.net, x.what, value(n.bn.*x.field),
                                    value(n.no_bn.*x.field)),
                        compare(n.bn.*x.field, n.no_bn.*x.field, kMinLogEffect) == Direction::Lower});
   }
