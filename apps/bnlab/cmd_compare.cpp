@@ -1,4 +1,5 @@
-// bnlab compare: the notebook end to end (both models, evaluation, predictions, comparison).
+// bnlab compare: the notebook end to end (both models, evaluation, predictions, comparison), with the
+// notebook's two models or any other two (--models).
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -6,8 +7,10 @@
 #include <optional>
 
 #include "bnlab/core/denormals.h"
+#include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
 #include "bnlab/data/user_data.h"
+#include "bnlab/model/spec.h"
 #include "bnlab/report/report.h"
 #include "commands.h"
 #include "datasets.h"
@@ -43,6 +46,39 @@ void print_predictions(const Console& console, const TrainedRun& run) {
   for (const json& v : p["predicted"]) pred += fmt::format(" {}", v.get<int>());
   for (const json& v : p["actual"]) actual += fmt::format(" {}", v.get<int>());
   console.print("  predicted:{}\n  actual:   {}\n\n", pred, actual);
+}
+
+// A model of the comparison: its preset or spec, its run directory's folder (the preset's name, or
+// model-1 / model-2 for a spec, which may hold characters a folder name should not) and its labels.
+struct ComparedModel {
+  std::string spec, folder, title, label;
+};
+
+std::vector<ComparedModel> compared_models(std::vector<std::string> specs) {
+  if (specs.size() == 1) {  // "cnn,cnn-bn": two presets (a spec has commas of its own)
+    const size_t comma = specs[0].find(',');
+    const std::string first = specs[0].substr(0, comma), second = comma == std::string::npos ? "" : specs[0].substr(comma + 1);
+    if (resolve_model_spec(first) == first || resolve_model_spec(second) == second)
+      throw InputError(fmt::format("--models: give two presets as cnn,cnn-bn, or two values (--models SPEC1 SPEC2), "
+                                   "got '{}'", specs[0]));
+    specs = {first, second};
+  }
+  if (specs == std::vector<std::string>{"mlp", "mlp-bn"})
+    return {{"mlp", "mlp", "Model without Batch Normalization", "without BN (mlp)"},
+            {"mlp-bn", "mlp-bn", "Model with Batch Normalization", "with BN (mlp-bn)"}};
+  std::vector<ComparedModel> models;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    try {
+      parse_model_spec(specs[i]);  // refuses a bad spec before any data is read
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("--models: {}", e.what()));
+    }
+    const bool preset = resolve_model_spec(specs[i]) != specs[i];
+    const std::string folder = preset ? specs[i] : fmt::format("model-{}", i + 1);
+    models.push_back({specs[i], folder, fmt::format("Model {} of 2", i + 1), folder});
+  }
+  if (models[0].folder == models[1].folder) models[1].folder += "-2";
+  return models;
 }
 
 struct Row {
@@ -85,6 +121,7 @@ int run_compare(const CompareOptions& o) {
   apply_threads(o.threads);
   bn_sync_mode(o.bn_sync);
   const std::string out = o.out.empty() ? default_out_dir() : o.out;
+  const std::vector<ComparedModel> models = compared_models(o.models);
   std::optional<RunDirGuard> out_dir;
   if (lead) out_dir.emplace(out, "--out");
   DatasetSplits data = load_data(o.data, console);
@@ -98,10 +135,13 @@ int run_compare(const CompareOptions& o) {
                 data.train.size(), data.valid.size(), data.test.size(), o.quick ? ", --quick" : "");
 
   std::vector<TrainedRun> runs;
-  const std::pair<const char*, const char*> models[] = {{"mlp", "Model without Batch Normalization"},
-                                                         {"mlp-bn", "Model with Batch Normalization"}};
-  for (const auto& [name, title] : models) {
-    RunConfig c = default_config(name);
+  for (size_t i = 0; i < models.size(); ++i) {
+    const ComparedModel& model = models[i];
+    RunConfig c = default_config(model.spec);
+    // The notebook's protocol by position: its model without BN, then its model with BN.
+    const RunConfig protocol = default_config(i == 0 ? "mlp" : "mlp-bn");
+    c.epochs = protocol.epochs;
+    c.batch_size = protocol.batch_size;
     c.denormals = denormals_name(denormals());
     c.seed = o.seed;
     c.dataset = is_user_dataset(o.data.dataset) ? fs::absolute(o.data.dataset).lexically_normal().string() : o.data.dataset;
@@ -110,17 +150,18 @@ int run_compare(const CompareOptions& o) {
     c.ranks = run_ranks().size();
     c.bn_sync = o.bn_sync;
     if (o.quick) c.epochs = 2;
-    console.print("== {} ({}: {} epochs, batch {}, Adam lr {:g}) ==\n", title, name, c.epochs, c.batch_size, c.lr);
+    console.print("== {} ({}: {} epochs, batch {}, Adam lr {:g}) ==\n", model.title, model.spec, c.epochs, c.batch_size,
+                  c.lr);
     runs.push_back(train_and_evaluate(c, data, console, o.unscaled_test));
     print_predictions(console, runs.back());
     if (!lead) continue;
-    fs::create_directories(fs::path(out) / name);
-    write_run_dir(fs::path(out) / name, runs.back());
+    fs::create_directories(fs::path(out) / model.folder);
+    write_run_dir(fs::path(out) / model.folder, runs.back());
   }
   if (!lead) return 0;
 
   console.print("== Comparison ==\n");
-  print_comparison(console, {{"without BN (mlp)", &runs[0]}, {"with BN (mlp-bn)", &runs[1]}}, o.unscaled_test);
+  print_comparison(console, {{models[0].label, &runs[0]}, {models[1].label, &runs[1]}}, o.unscaled_test);
   if (o.unscaled_test)
     console.print("\nThe unscaled columns evaluate on test images not divided by 255: inputs 255 times larger than in "
                   "training, the mismatch behind the notebook's poor test figures. The BN model's first layer normalises "
@@ -130,15 +171,18 @@ int run_compare(const CompareOptions& o) {
                   "images by 255 twice and the test images once: `bnlab notebook-bug` replays both explanations.\n");
 
   const double wall = watch.seconds();
-  json comparison = {{"models", {"mlp", "mlp-bn"}}, {"dataset", o.data.dataset}, {"quick", o.quick}, {"wall_seconds", wall},
-                     {"ranks", run_ranks().size()}, {"bn_sync", o.bn_sync},
-                     {"mlp", run_metrics_json(runs[0])}, {"mlp-bn", run_metrics_json(runs[1])}};
-  for (json* m : {&comparison["mlp"], &comparison["mlp-bn"]}) m->erase("predictions");
+  json comparison = {{"models", {models[0].folder, models[1].folder}}, {"dataset", o.data.dataset}, {"quick", o.quick},
+                     {"wall_seconds", wall}, {"ranks", run_ranks().size()}, {"bn_sync", o.bn_sync}};
+  for (size_t i = 0; i < models.size(); ++i) {
+    comparison[models[i].folder] = run_metrics_json(runs[i]);
+    comparison[models[i].folder].erase("predictions");
+  }
   write_text_atomic(fs::path(out) / "comparison.json", comparison.dump(2) + "\n");
   report::write_run_charts(out);
   report::write_report(out);
   out_dir->keep();
-  console.print("\nwrote {}/ (mlp/, mlp-bn/, comparison.json, charts, report.html) in {:.1f}s\n", out, wall);
+  console.print("\nwrote {}/ ({}/, {}/, comparison.json, charts, report.html) in {:.1f}s\n", out, models[0].folder,
+                models[1].folder, wall);
   if (o.json) fmt::print("{}\n", comparison.dump(2));
   return 0;
 }

@@ -44,6 +44,9 @@ struct CompareOptions {
   int threads = 0;
   DataOptions data;
   std::string bn_sync = "global";
+  // The two models compared: the first takes the notebook's protocol for its model without BN
+  // (30 epochs, batch 32), the second the one for its model with BN (15 epochs, batch 64).
+  std::vector<std::string> models = {"mlp", "mlp-bn"};
 };
 
 struct EvalOptions {

@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   add_data_options(show, show_opts.data);
 
   CompareOptions compare_opts;
-  CLI::App* compare = app.add_subcommand("compare", "the notebook end to end: mlp vs mlp-bn");
+  CLI::App* compare = app.add_subcommand("compare", "the notebook end to end: mlp vs mlp-bn, or any two models");
   compare->add_option("--out", compare_opts.out, "run directory (default: runs/compare-<time>)");
   compare->add_flag("--quick", compare_opts.quick, "small subset and 2 epochs (a smoke test in seconds)");
   compare->add_flag("--unscaled-test", compare_opts.unscaled_test, "also evaluate on a test set not divided by 255, as the notebook did");
@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
   compare->add_option("--seed", compare_opts.seed, "seed")->check(kNotNegative)->capture_default_str();
   compare->add_option("--threads", compare_opts.threads, "threads (0: one per core)");
   compare->add_option("--bn-sync", compare_opts.bn_sync, bn_sync_help)->capture_default_str();
+  compare->add_option("--models", compare_opts.models,
+                      "the two models: two presets (cnn,cnn-bn) or two values, presets or specs "
+                      "(--models SPEC1 SPEC2); the first trains as the notebook's model without BN "
+                      "(30 epochs, batch 32), the second as its model with BN (15 epochs, batch 64)")
+      ->expected(1, 2)->capture_default_str();
   add_data_options(compare, compare_opts.data);
 
   BenchOptions bench_opts;

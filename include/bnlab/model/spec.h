@@ -5,6 +5,7 @@
 //   dense:UNITS[:relu|sigmoid|tanh|softmax|linear][:nobias]
 //   bn[:keras|torch][:momentum=M|none][:eps=E][:center=0][:scale=0][:renorm[:rmax=R][:dmax=D]]
 //   ln[:eps=E][:center=0][:scale=0]
+//   gn:GROUPS[:eps=E][:center=0][:scale=0]
 //   conv:FILTERS:K[:relu|sigmoid|tanh|linear][:valid|same][:stride=S][:nobias]   K, S: 3 or 3x5 (height x width)
 //   maxpool:P[:stride=S] | avgpool:P[:stride=S]                                   stride: P unless given
 //   gap
