@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "kernels/batchnorm_rows.h"
 
 namespace bnlab {
 namespace {
 
-// Per-feature work in chunks of kChunk columns (core/parallel.h): a chunk's accumulators
-// stay in L1 while the rows stream through.
-constexpr int kChunk = 64;
+// Per-feature work in chunks of kChunk columns (kernels/batchnorm_rows.h), threads taking runs of
+// chunks (core/parallel.h).
+using bn_rows::kChunk;
 
 // chunk(c0, w) is called with w = std::integral_constant<int, kChunk> for whole chunks, so their
 // loops have a constant trip count (unrolled, accumulators in registers), and with an int for the
@@ -39,12 +40,7 @@ void for_feature_chunks(int N, int C, int cb, int ce, ChunkFn chunk) {
   for (int c0 = cb; c0 < ce; c0 += kChunk) call_chunk(c0, std::min(kChunk, ce - c0), chunk);
 }
 
-// mean = hi + lo in two floats: x - hi is exact near the mean (Sterbenz), so (x - hi) - lo centres
-// x with double accuracy even when the mean is far larger than the spread.
-inline void split_mean(double mean, float& hi, float& lo) {
-  hi = static_cast<float>(mean);
-  lo = static_cast<float>(mean - hi);
-}
+using bn_rows::split_mean;
 
 // Batch Renormalization's inputs and outputs; null for plain BN.
 struct Renorm {
@@ -147,16 +143,7 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
     double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {};
     double mu[kChunk];
     for (int j = 0; j < w; ++j) mu[j] = mean[c0 + j];
-    // Scalar math: sum_dy[c] = sum_n dy[n, c];  sum_dy_xmu[c] = sum_n dy[n, c] * (x[n, c] - mean[c])
-    for (int n = 0; n < N; ++n) {
-      const float* xr = x + (int64_t)n * C + c0;
-      const float* dyr = dy + (int64_t)n * C + c0;
-#pragma omp simd
-      for (int j = 0; j < w; ++j) {
-        sum_dy[j] += dyr[j];
-        sum_dy_xmu[j] += (double)dyr[j] * ((double)xr[j] - mu[j]);
-      }
-    }
+    bn_rows::backward_sums(sum_dy, sum_dy_xmu, dy, x, mu, N, C, c0, w);
     float k_dy[kChunk], k_x[kChunk], k_0[kChunk], m_hi[kChunk], m_lo[kChunk];
     double sum_dy_xhat[kChunk];
     // Per-feature constants, vectorised across the chunk.
@@ -182,14 +169,7 @@ void backward_train(float* dx, float* dgamma, float* dbeta, const float* dy, con
       for (int j = 0; j < w; ++j) dgamma[c0 + j] += static_cast<float>(sum_dy_xhat[j]);
     }
     if (!dx) return;
-    // Scalar math: dx[n, c] = dy[n, c] * k_dy[c] + (x[n, c] - mean[c]) * k_x[c] + k_0[c]
-    for (int n = 0; n < N; ++n) {
-      const float* xr = x + (int64_t)n * C + c0;
-      const float* dyr = dy + (int64_t)n * C + c0;
-      float* dxr = dx + (int64_t)n * C + c0;
-#pragma omp simd
-      for (int j = 0; j < w; ++j) dxr[j] = dyr[j] * k_dy[j] + ((xr[j] - m_hi[j]) - m_lo[j]) * k_x[j] + k_0[j];
-    }
+    bn_rows::input_gradient(dx, dy, x, k_dy, k_x, k_0, m_hi, m_lo, N, C, c0, w);
   });
 }
 

@@ -4,25 +4,18 @@
 #include <cmath>
 
 #include "core/parallel.h"
+#include "kernels/batchnorm_rows.h"
 
 namespace bnlab {
 namespace {
 
-// Per-feature work in chunks of kChunk columns (as kernels/batchnorm.cpp): a chunk's accumulators
-// stay in L1 while the rows stream through.
-constexpr int kChunk = 64;
+using bn_rows::kChunk;
+using bn_rows::split_mean;
 
 // chunk(c0, w) on columns [c0, c0 + w) in chunks, serially.
 template <class ChunkFn>
 void for_chunks_of(int c0, int w, ChunkFn chunk) {
   for (int c = c0; c < c0 + w; c += kChunk) chunk(c, std::min(kChunk, c0 + w - c));
-}
-
-// mean = hi + lo in two floats, so that (x - hi) - lo centres x with double accuracy
-// (kernels/batchnorm.cpp).
-inline void split_mean(double mean, float& hi, float& lo) {
-  hi = static_cast<float>(mean);
-  lo = static_cast<float>(mean - hi);
 }
 
 void shard_moments_chunk(double* moments, const float* x, int N, int C, int c0, int w) {
@@ -83,18 +76,9 @@ void normalise_chunk(float* y, float* u, float* invstd, const float* x, const do
 
 void backward_sums_chunk(double* sums, const float* dy, const float* x, const double* mean, int N, int C, int c0,
                          int w) {
-  // Scalar math: sum_dy[c] = sum_n dy[n, c];  sum_dy_xmu[c] = sum_n dy[n, c] * (x[n, c] - mean[c])
   double sum_dy[kChunk] = {}, sum_dy_xmu[kChunk] = {}, mu[kChunk];
   for (int j = 0; j < w; ++j) mu[j] = mean[c0 + j];
-  for (int n = 0; n < N; ++n) {
-    const float* xr = x + (int64_t)n * C + c0;
-    const float* dyr = dy + (int64_t)n * C + c0;
-#pragma omp simd
-    for (int j = 0; j < w; ++j) {
-      sum_dy[j] += dyr[j];
-      sum_dy_xmu[j] += (double)dyr[j] * ((double)xr[j] - mu[j]);
-    }
-  }
+  bn_rows::backward_sums(sum_dy, sum_dy_xmu, dy, x, mu, N, C, c0, w);
   std::copy_n(sum_dy, w, sums + c0);
   std::copy_n(sum_dy_xmu, w, sums + C + c0);
 }
@@ -111,14 +95,7 @@ void backward_dx_chunk(float* dx, const float* dy, const float* x, const double*
     k_0[j] = static_cast<float>(-g * is * sums[c] / count);
     split_mean(mean[c], m_hi[j], m_lo[j]);
   }
-  // Scalar math: dx[n, c] = dy[n, c] * k_dy[c] + (x[n, c] - mean[c]) * k_x[c] + k_0[c]
-  for (int n = 0; n < N; ++n) {
-    const float* xr = x + (int64_t)n * C + c0;
-    const float* dyr = dy + (int64_t)n * C + c0;
-    float* dxr = dx + (int64_t)n * C + c0;
-#pragma omp simd
-    for (int j = 0; j < w; ++j) dxr[j] = dyr[j] * k_dy[j] + ((xr[j] - m_hi[j]) - m_lo[j]) * k_x[j] + k_0[j];
-  }
+  bn_rows::input_gradient(dx, dy, x, k_dy, k_x, k_0, m_hi, m_lo, N, C, c0, w);
 }
 
 }  // namespace
