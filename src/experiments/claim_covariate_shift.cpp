@@ -195,20 +195,13 @@ CovariateShiftMeasure measure_covariate_shift(const CovariateShiftConfig& c, con
   const Dataset data = first(train, c.nets.train_size);
   Progress progress(log, "0 covariate shift", 6 * c.nets.seeds);
   PathSpec base;
-  base.steps = c.nets.steps;
-  base.record_every = c.nets.record_every;
   base.units = c.units;
   base.probe_size = c.probe_size;
   base.gradient_ics = true;
-  PathSpec ioffe = base, mlp = base;
-  ioffe.batch_size = c.nets.ioffe_batch;
-  ioffe.lr = c.nets.ioffe_lr;
-  ioffe.init_normal_sd = c.nets.ioffe_init_sd;
-  mlp.batch_size = c.nets.mlp_batch;
-  mlp.lr = c.nets.mlp_lr;
+  const NetPaths paths = net_paths(base, c.nets);
   CovariateShiftMeasure m;
-  m.ioffe = run_net(c, "Ioffe's sigmoid net", ioffe, ioffe_spec, data, valid, progress);
-  m.mlp = run_net(c, "the notebook's MLP", mlp, notebook_mlp_spec, data, valid, progress);
+  m.ioffe = run_net(c, "Ioffe's sigmoid net", paths.ioffe, ioffe_spec, data, valid, progress);
+  m.mlp = run_net(c, "the notebook's MLP", paths.mlp, notebook_mlp_spec, data, valid, progress);
   return m;
 }
 

@@ -125,19 +125,10 @@ plot::LineChart measure_chart(const LandscapeMeasure& m, bool beta) {
 LandscapeMeasure measure_landscape(const LandscapeConfig& c, const Dataset& train, const Dataset& valid, const Log& log) {
   const Dataset data = first(train, c.nets.train_size);
   Progress progress(log, "8 landscape", 4 * c.nets.seeds);
-  PathSpec ioffe, mlp;
-  for (PathSpec* s : {&ioffe, &mlp}) {
-    s->steps = c.nets.steps;
-    s->record_every = c.nets.record_every;
-  }
-  ioffe.batch_size = c.nets.ioffe_batch;
-  ioffe.lr = c.nets.ioffe_lr;
-  ioffe.init_normal_sd = c.nets.ioffe_init_sd;
-  mlp.batch_size = c.nets.mlp_batch;
-  mlp.lr = c.nets.mlp_lr;
+  const NetPaths paths = net_paths(PathSpec{}, c.nets);
   LandscapeMeasure m;
-  m.ioffe = run_net(c, "Ioffe's sigmoid net", ioffe, ioffe_spec, data, valid, progress);
-  m.mlp = run_net(c, "the notebook's MLP", mlp, notebook_mlp_spec, data, valid, progress);
+  m.ioffe = run_net(c, "Ioffe's sigmoid net", paths.ioffe, ioffe_spec, data, valid, progress);
+  m.mlp = run_net(c, "the notebook's MLP", paths.mlp, notebook_mlp_spec, data, valid, progress);
   return m;
 }
 

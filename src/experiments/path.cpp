@@ -107,4 +107,16 @@ PathTrace follow_path(const PathSpec& spec, const Dataset& train, const Dataset&
   return trace;
 }
 
+NetPaths net_paths(PathSpec base, const PathNets& nets) {
+  base.steps = nets.steps;
+  base.record_every = nets.record_every;
+  NetPaths p{base, base};
+  p.ioffe.batch_size = nets.ioffe_batch;
+  p.ioffe.lr = nets.ioffe_lr;
+  p.ioffe.init_normal_sd = nets.ioffe_init_sd;
+  p.mlp.batch_size = nets.mlp_batch;
+  p.mlp.lr = nets.mlp_lr;
+  return p;
+}
+
 }  // namespace bnlab::experiments::detail

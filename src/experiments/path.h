@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bnlab/data/dataset.h"
+#include "bnlab/experiments/claims.h"
 #include "bnlab/experiments/ics.h"
 #include "bnlab/experiments/landscape.h"
 
@@ -48,5 +49,13 @@ struct PathTrace {
 size_t last_hidden_input_layer(const Sequential& model);
 
 PathTrace follow_path(const PathSpec& spec, const Dataset& train, const Dataset& valid);
+
+// The runs of claims 0 and 8's two nets: base (what both measure) with the protocol's steps and
+// checkpoints, then Ioffe's net's batch, rate and Gaussian initialisation, and the notebook MLP's
+// batch and rate.
+struct NetPaths {
+  PathSpec ioffe, mlp;
+};
+NetPaths net_paths(PathSpec base, const PathNets& nets);
 
 }  // namespace bnlab::experiments::detail
