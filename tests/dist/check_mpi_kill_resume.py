@@ -18,19 +18,10 @@ import subprocess
 import sys
 import time
 
-bnlab, work, with_mpi, sanitized = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-if shutil.which("mpirun") is None or with_mpi.upper() in ("OFF", "0", "FALSE", ""):
-    print("skipped: no mpirun, or bnlab built without MPI")
-    sys.exit(77)
-if sanitized.upper() in ("ON", "1", "TRUE"):
-    print("skipped in the sanitizer build: Open MPI's own allocations and memory hooks are not bnlab's to check")
-    sys.exit(77)
-shutil.rmtree(work, ignore_errors=True)
-work.mkdir(parents=True)
+from mpi_job import ENV, MPIRUN as LAUNCH, start
 
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")
-MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", "2"]
+bnlab, work = start(sys.argv)
+MPIRUN = LAUNCH + ["2"]
 TRAIN = ["train", "--model", "mlp-bn", "--subset", "3000", "--epochs", "2", "--batch-size", "32",
          "--seed", "7", "--threads", "1"]
 

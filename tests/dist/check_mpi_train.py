@@ -14,27 +14,13 @@ sanitizers.
 """
 import json
 import math
-import os
-import pathlib
-import shutil
 import struct
 import subprocess
 import sys
 
-bnlab, work, with_mpi, sanitized = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-if shutil.which("mpirun") is None or with_mpi.upper() in ("OFF", "0", "FALSE", ""):
-    print("skipped: no mpirun, or bnlab built without MPI")
-    sys.exit(77)
-if sanitized.upper() in ("ON", "1", "TRUE"):
-    print("skipped in the sanitizer build: Open MPI's own allocations and memory hooks are not bnlab's to check")
-    sys.exit(77)
-shutil.rmtree(work, ignore_errors=True)
-work.mkdir(parents=True)
+from mpi_job import ENV, MPIRUN, start
 
-# Open MPI as root (CI containers) and without a cross-memory-attach permission.
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_btl_vader_single_copy_mechanism="none")
-MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none", "-np"]
+bnlab, work = start(sys.argv)
 TRAIN = ["train", "--model", "mlp-bn", "--subset", "2000", "--epochs", "1", "--max-steps", "20",
          "--seed", "5", "--threads", "1"]
 
