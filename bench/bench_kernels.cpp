@@ -5,6 +5,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "bnlab/kernels/layernorm.h"
 #include "bnlab/kernels/loss.h"
 #include "bnlab/kernels/optim.h"
+#include "bnlab/kernels/pooling.h"
 
 namespace {
 using namespace bnlab;
@@ -86,6 +88,22 @@ void BM_Dense(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(6.0 * N * in * out * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_Dense)->Args({32, 784, 256})->Args({64, 784, 256})->Args({64, 256, 128})->Args({64, 128, 10})->Args({256, 4096, 4096})->UseRealTime();
+
+// MaxPooling2D(2) forward + backward over x: (N, C, H, W) after a ReLU (half zeros: many ties), at
+// the two pooling layers of the cnn preset at batch 128.
+void BM_MaxPool2x2(benchmark::State& state) {
+  const int N = state.range(0), C = state.range(1), H = state.range(2);
+  Pool2DGeometry g;
+  g.planes = int64_t{N} * C, g.H = g.W = H, g.PH = g.PW = g.SH = g.SW = 2, g.HO = g.WO = H / 2;
+  Tensor x = random({N, C, H, H}, 1), dy = random({N, C, H / 2, H / 2}, 2), y(dy.shape()), dx(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = std::max(0.0f, x[i]);
+  for (auto _ : state) {
+    maxpool2d_forward(y.data(), x.data(), g);
+    maxpool2d_backward(dx.data(), dy.data(), x.data(), g);
+    benchmark::DoNotOptimize(dx.data());
+  }
+}
+BENCHMARK(BM_MaxPool2x2)->Args({128, 32, 26})->Args({128, 64, 11})->UseRealTime();
 
 void BM_SoftmaxCrossEntropy(benchmark::State& state) {
   const int N = state.range(0), K = state.range(1);

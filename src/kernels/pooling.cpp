@@ -1,7 +1,9 @@
 #include "bnlab/kernels/pooling.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 namespace bnlab {
 namespace {
@@ -33,6 +35,69 @@ int64_t argmax(const float* plane, const Pool2DGeometry& g, int i, int j) {
   return best;
 }
 
+// Keras's MaxPooling2D(2): 2x2 windows at stride 2, which tile the image without overlap.
+bool two_by_two(const Pool2DGeometry& g) { return g.PH == 2 && g.PW == 2 && g.SH == 2 && g.SW == 2; }
+
+bool has_nan(const float* x, int64_t n) {
+  int any = 0;
+  for (int64_t i = 0; i < n; ++i) any |= x[i] != x[i];
+  return any;
+}
+
+// v where keep, else +0, without a branch.
+inline float kept(bool keep, float v) {
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(v) & (0u - static_cast<uint32_t>(keep)));
+}
+
+// One plane, any window: argmax's scan for every output.
+void max_plane_forward(float* out, const float* plane, const Pool2DGeometry& g) {
+  for (int i = 0; i < g.HO; ++i)
+    for (int j = 0; j < g.WO; ++j) out[i * g.WO + j] = plane[argmax(plane, g, i, j)];
+}
+
+void max_plane_backward(float* d, const float* dout, const float* plane, const Pool2DGeometry& g) {
+  std::fill(d, d + in_size(g), 0.0f);
+  for (int i = 0; i < g.HO; ++i)
+    for (int j = 0; j < g.WO; ++j) d[argmax(plane, g, i, j)] += dout[i * g.WO + j];
+}
+
+// One plane without NaN, 2x2 windows at stride 2: the same choices as argmax's scan without its
+// branches, which the ties and zeros after a ReLU make unpredictable (about 8x faster). Without
+// NaN, std::max(t, v) = t < v ? v : t keeps the first of equal values, as the scan does.
+void max_plane_forward_2x2(float* out, const float* plane, const Pool2DGeometry& g) {
+  for (int i = 0; i < g.HO; ++i) {
+    const float* r0 = plane + int64_t{2} * i * g.W;
+    const float* r1 = r0 + g.W;
+    float* o = out + int64_t{i} * g.WO;
+    for (int j = 0; j < g.WO; ++j)
+      o[j] = std::max(std::max(std::max(r0[2 * j], r0[2 * j + 1]), r1[2 * j]), r1[2 * j + 1]);
+  }
+}
+
+// Each element is in at most one window: 0 + dy (the general path's zero-then-add, -0 included)
+// at the window's first largest element, +0 elsewhere and in the odd last row and column.
+void max_plane_backward_2x2(float* d, const float* dout, const float* plane, const Pool2DGeometry& g) {
+  for (int i = 0; i < g.HO; ++i) {
+    const float* r0 = plane + int64_t{2} * i * g.W;
+    const float* r1 = r0 + g.W;
+    float* d0 = d + int64_t{2} * i * g.W;
+    float* d1 = d0 + g.W;
+    const float* di = dout + int64_t{i} * g.WO;
+    for (int j = 0; j < g.WO; ++j) {
+      const float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], e = r1[2 * j + 1];
+      const float top = std::max(std::max(std::max(a, b), c), e);
+      const float grad = 0.0f + di[j];
+      const bool at_a = a == top, at_b = !at_a & (b == top), at_c = !at_a & !at_b & (c == top);
+      d0[2 * j] = kept(at_a, grad);
+      d0[2 * j + 1] = kept(at_b, grad);
+      d1[2 * j] = kept(at_c, grad);
+      d1[2 * j + 1] = kept(!at_a & !at_b & !at_c, grad);
+    }
+    if (g.W > 2 * g.WO) d0[g.W - 1] = d1[g.W - 1] = 0.0f;
+  }
+  if (g.H > 2 * g.HO) std::fill(d + int64_t{g.H - 1} * g.W, d + in_size(g), 0.0f);
+}
+
 float window_sum(const float* plane, const Pool2DGeometry& g, int i, int j) {
   float s = 0.0f;
   for (int p = 0; p < g.PH; ++p)
@@ -46,8 +111,10 @@ void maxpool2d_forward(float* y, const float* x, const Pool2DGeometry& g) {
   for_planes(g.planes, g.planes * in_size(g), [&](int64_t k) {
     const float* plane = x + k * in_size(g);
     float* out = y + k * out_size(g);
-    for (int i = 0; i < g.HO; ++i)
-      for (int j = 0; j < g.WO; ++j) out[i * g.WO + j] = plane[argmax(plane, g, i, j)];
+    if (two_by_two(g) && !has_nan(plane, in_size(g)))
+      max_plane_forward_2x2(out, plane, g);
+    else
+      max_plane_forward(out, plane, g);
   });
 }
 
@@ -56,9 +123,10 @@ void maxpool2d_backward(float* dx, const float* dy, const float* x, const Pool2D
     const float* plane = x + k * in_size(g);
     float* d = dx + k * in_size(g);
     const float* dout = dy + k * out_size(g);
-    std::fill(d, d + in_size(g), 0.0f);
-    for (int i = 0; i < g.HO; ++i)
-      for (int j = 0; j < g.WO; ++j) d[argmax(plane, g, i, j)] += dout[i * g.WO + j];
+    if (two_by_two(g) && !has_nan(plane, in_size(g)))
+      max_plane_backward_2x2(d, dout, plane, g);
+    else
+      max_plane_backward(d, dout, plane, g);
   });
 }
 

@@ -30,6 +30,48 @@ TEST(PoolingKernels, MaxTakesTheFirstOfTiesAndPropagatesNaN) {
   EXPECT_EQ(dx, (std::vector<float>{10, 0, 20, 0, 0, 0, 0, 0}));  // the first 5; the NaN
 }
 
+// The 2x2 stride-2 windows (their own branch-free path for planes without NaN) on odd-sized planes
+// full of ties, of +0 and -0, and in the last plane NaNs, against the rule written out: the first
+// largest in scan order, a NaN counting as the largest, dx = 0 + dy there and 0 elsewhere (the
+// last odd row and column included).
+TEST(PoolingKernels, TwoByTwoWindowsFollowTheScanRule) {
+  Pool2DGeometry g = geometry(7, 9, 2, 2);
+  g.planes = 3;
+  const int64_t in = 7 * 9, out = 3 * 4;
+  std::vector<float> x(g.planes * in), dy(g.planes * out), y(g.planes * out), dx(g.planes * in, 8.0f);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float v = static_cast<float>((i * 7) % 3);
+    x[i] = i >= 2 * in && i % 11 == 5 ? NAN : v == 2.0f && i % 2 ? -0.0f : v;
+  }
+  for (size_t i = 0; i < dy.size(); ++i) dy[i] = i % 5 == 0 ? -0.0f : static_cast<float>(i) + 0.5f;
+  maxpool2d_forward(y.data(), x.data(), g);
+  maxpool2d_backward(dx.data(), dy.data(), x.data(), g);
+  for (int64_t k = 0; k < g.planes; ++k) {
+    std::vector<float> want_dx(in, 0.0f);
+    for (int i = 0; i < g.HO; ++i)
+      for (int j = 0; j < g.WO; ++j) {
+        int64_t best = -1;
+        for (int p = 0; p < 2; ++p)
+          for (int q = 0; q < 2; ++q) {
+            const int64_t at = (2 * i + p) * g.W + 2 * j + q;
+            const float v = x[k * in + at];
+            const float top = best < 0 ? 0.0f : x[k * in + best];
+            if (best < 0 || v > top || (std::isnan(v) && !std::isnan(top))) best = at;
+          }
+        const float want = x[k * in + best], got = y[k * out + i * g.WO + j];
+        if (std::isnan(want))
+          EXPECT_TRUE(std::isnan(got));
+        else
+          EXPECT_TRUE(got == want && std::signbit(got) == std::signbit(want)) << got << " " << want;
+        want_dx[best] += dy[k * out + i * g.WO + j];
+      }
+    for (int64_t e = 0; e < in; ++e) {
+      EXPECT_EQ(dx[k * in + e], want_dx[e]) << "plane " << k << " element " << e;
+      EXPECT_EQ(std::signbit(dx[k * in + e]), std::signbit(want_dx[e])) << "plane " << k << " element " << e;
+    }
+  }
+}
+
 TEST(PoolingKernels, OverlappingWindowsSumTheirGradients) {
   const Pool2DGeometry g = geometry(1, 5, 1, 1);  // 1x1 windows: identity
   const Pool2DGeometry wide = [] {
