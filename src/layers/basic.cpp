@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bnlab/core/error.h"
+#include "core/parallel.h"
 
 namespace bnlab {
 
@@ -48,8 +49,10 @@ void ActivationLayer::forward(const Tensor& x, Tensor& y, Mode mode) {
   y.resize(x.shape());
   if (activation_ == Activation::Softmax)
     softmax_forward(y.data(), x.data(), static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)));
-  else
-    activation_forward(y.data(), x.data(), x.numel(), activation_);
+  else  // each element alone, so the slices a thread count gives change no bits
+    for_slices({x.numel()}, [&](size_t, int64_t begin, int64_t n) {
+      activation_forward(y.data() + begin, x.data() + begin, n, activation_);
+    });
 }
 
 void ActivationLayer::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
@@ -58,7 +61,9 @@ void ActivationLayer::backward(const Tensor& x, const Tensor& y, const Tensor& d
   if (activation_ == Activation::Softmax)
     softmax_backward(dx->data(), dy.data(), y.data(), static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)));
   else
-    activation_backward(dx->data(), dy.data(), y.data(), x.numel(), activation_);
+    for_slices({x.numel()}, [&](size_t, int64_t begin, int64_t n) {
+      activation_backward(dx->data() + begin, dy.data() + begin, y.data() + begin, n, activation_);
+    });
 }
 
 void ActivationLayer::forward_logits(const Tensor& x, Tensor& z, Mode mode) {
