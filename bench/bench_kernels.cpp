@@ -16,6 +16,7 @@
 #include "bnlab/core/threads.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm_dense.h"
+#include "bnlab/kernels/conv2d.h"
 #include "bnlab/kernels/dense.h"
 #include "bnlab/kernels/layernorm.h"
 #include "bnlab/kernels/loss.h"
@@ -88,6 +89,24 @@ void BM_Dense(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(6.0 * N * in * out * state.iterations(), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_Dense)->Args({32, 784, 256})->Args({64, 784, 256})->Args({64, 256, 128})->Args({64, 128, 10})->Args({256, 4096, 4096})->UseRealTime();
+
+// Conv2D 3x3 (valid, stride 1) forward + backward (dx too unless C = 1, the first layer) at the cnn
+// preset's two convolutions at batch 128: x (N, C, H, H) -> (N, F, H - 2, H - 2).
+void BM_Conv2DTrain(benchmark::State& state) {
+  Conv2DGeometry g;
+  g.N = state.range(0), g.C = state.range(1), g.H = g.W = state.range(2), g.F = state.range(3);
+  g.KH = g.KW = 3, g.HO = g.WO = g.H - 2;
+  Tensor x = random({g.N, g.C, g.H, g.W}, 1), W = random({g.F, g.C, 3, 3}, 2), b({g.F}), dW(W.shape()), db({g.F});
+  Tensor y({g.N, g.F, g.HO, g.WO}), dy = random(y.shape(), 3), dx(x.shape()), scratch;
+  for (auto _ : state) {
+    conv2d_forward(y.data(), x.data(), W.data(), b.data(), g, Activation::ReLU, scratch);
+    conv2d_backward(g.C > 1 ? dx.data() : nullptr, dW.data(), db.data(), dy.data(), y.data(), Activation::ReLU,
+                    x.data(), W.data(), g, scratch);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(g.product_flops() * (g.C > 1 ? 3 : 2) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Conv2DTrain)->Args({128, 1, 28, 32})->Args({128, 32, 13, 64})->UseRealTime();
 
 // MaxPooling2D(2) forward + backward over x: (N, C, H, W) after a ReLU (half zeros: many ties), at
 // the two pooling layers of the cnn preset at batch 128.
