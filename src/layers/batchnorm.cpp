@@ -7,6 +7,7 @@
 #include "bnlab/core/error.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm2d.h"
+#include "layers/affine.h"
 
 namespace bnlab {
 
@@ -41,15 +42,7 @@ Shape BatchNormalization::build(const Shape& in, Rng&) {
     throw InputError("bn needs flat (N, C) or image (N, C, H, W) input, got shape " + in.str());
   C_ = static_cast<int>(in[0]);
   HW_ = in.rank() == 3 ? static_cast<int>(in[1] * in[2]) : 1;
-  if (options_.scale) {
-    weight = Tensor({C_});
-    weight.fill(1.0f);
-    weight_grad = Tensor({C_});
-  }
-  if (options_.center) {
-    bias = Tensor({C_});
-    bias_grad = Tensor({C_});
-  }
+  build_affine(C_, options_.scale, options_.center, weight, weight_grad, bias, bias_grad);
   running_mean = Tensor({C_});
   running_var = Tensor({C_});
   running_var.fill(1.0f);

@@ -4,6 +4,7 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/kernels/groupnorm.h"
+#include "layers/affine.h"
 
 namespace bnlab {
 
@@ -28,15 +29,7 @@ Shape GroupNormalization::build(const Shape& in, Rng&) {
                                  options_.groups));
   C_ = static_cast<int>(in[0]);
   HW_ = in.rank() == 3 ? static_cast<int>(in[1] * in[2]) : 1;
-  if (options_.scale) {
-    weight = Tensor({C_});
-    weight.fill(1.0f);
-    weight_grad = Tensor({C_});
-  }
-  if (options_.center) {
-    bias = Tensor({C_});
-    bias_grad = Tensor({C_});
-  }
+  build_affine(C_, options_.scale, options_.center, weight, weight_grad, bias, bias_grad);
   return in;
 }
 

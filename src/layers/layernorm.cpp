@@ -4,6 +4,7 @@
 
 #include "bnlab/core/error.h"
 #include "bnlab/kernels/layernorm.h"
+#include "layers/affine.h"
 
 namespace bnlab {
 
@@ -22,15 +23,7 @@ std::string LayerNormalization::spec() const {
 Shape LayerNormalization::build(const Shape& in, Rng&) {
   if (in.rank() != 1) throw InputError("ln needs flat (N, C) input, got shape " + in.str());
   C_ = static_cast<int>(in[0]);
-  if (options_.scale) {
-    weight = Tensor({C_});
-    weight.fill(1.0f);
-    weight_grad = Tensor({C_});
-  }
-  if (options_.center) {
-    bias = Tensor({C_});
-    bias_grad = Tensor({C_});
-  }
+  build_affine(C_, options_.scale, options_.center, weight, weight_grad, bias, bias_grad);
   return in;
 }
 

@@ -64,6 +64,27 @@ struct TokenContext {
   }
 };
 
+// A token's option: "key=value" -> {key, value}; a bare word -> {word, ""}.
+std::pair<std::string, std::string> key_value(const std::string& p) {
+  const size_t eq = p.find('=');
+  return {p.substr(0, eq), eq == std::string::npos ? "" : p.substr(eq + 1)};
+}
+
+// eps=, center=, scale=: the options of every normalisation layer with a per-channel gamma and beta.
+// Sets the one named in o and returns true, or returns false for any other key.
+template <class Options>
+bool norm_option(const std::string& key, const std::string& value, Options& o, const TokenContext& ctx) {
+  if (key == "eps")
+    o.eps = static_cast<float>(ctx.number(value, "eps"));
+  else if (key == "center")
+    o.center = ctx.flag(value, "center");
+  else if (key == "scale")
+    o.scale = ctx.flag(value, "scale");
+  else
+    return false;
+  return true;
+}
+
 Activation parse_activation(const std::string& s, const TokenContext& ctx) {
   static const std::map<std::string, Activation> names = {{"linear", Activation::Linear},   {"relu", Activation::ReLU},
                                                           {"sigmoid", Activation::Sigmoid}, {"tanh", Activation::Tanh},
@@ -110,17 +131,17 @@ std::unique_ptr<Layer> parse_conv(const std::vector<std::string>& parts, const T
   std::tie(o.kernel_h, o.kernel_w) = parse_size(parts[2], "kernel size", kMaxWindow, ctx);
   for (size_t i = 3; i < parts.size(); ++i) {
     const std::string& p = parts[i];
-    const size_t eq = p.find('=');
-    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    const auto [key, value] = key_value(p);
+    const bool has_value = p.find('=') != std::string::npos;
     if (p == "same")
       o.padding = Padding::Same;
     else if (p == "valid")
       o.padding = Padding::Valid;
-    else if (key == "stride" && eq != std::string::npos)
+    else if (key == "stride" && has_value)
       std::tie(o.stride_h, o.stride_w) = parse_size(value, "stride", kMaxWindow, ctx);
     else if (p == "nobias")
       o.use_bias = false;
-    else if (key == "bias" && eq != std::string::npos)
+    else if (key == "bias" && has_value)
       o.use_bias = ctx.flag(value, "bias");
     else if (p == "linear" || p == "relu" || p == "sigmoid" || p == "tanh")
       o.activation = parse_activation(p, ctx);
@@ -151,8 +172,7 @@ std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const Tok
   std::optional<float> rmax, dmax;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
-    const size_t eq = p.find('=');
-    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    const auto [key, value] = key_value(p);
     if (p == "keras")
       o = BatchNormOptions::keras();
     else if (p == "torch")
@@ -161,19 +181,13 @@ std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const Tok
       o.momentum.reset();
     else if (key == "momentum")
       o.momentum = ctx.number(value, "momentum");
-    else if (key == "eps")
-      o.eps = static_cast<float>(ctx.number(value, "eps"));
-    else if (key == "center")
-      o.center = ctx.flag(value, "center");
-    else if (key == "scale")
-      o.scale = ctx.flag(value, "scale");
     else if (p == "renorm")
       renorm = true;
     else if (key == "rmax")
       rmax = static_cast<float>(ctx.number(value, "rmax"));
     else if (key == "dmax")
       dmax = static_cast<float>(ctx.number(value, "dmax"));
-    else
+    else if (!norm_option(key, value, o, ctx))
       ctx.fail(fmt::format("unknown bn option '{}' (keras, torch, momentum=, eps=, center=, scale=, renorm, rmax=, dmax=)", p));
   }
   if ((rmax || dmax) && !renorm) ctx.fail("rmax and dmax are options of renorm, e.g. bn:renorm:rmax=3:dmax=5");
@@ -183,21 +197,19 @@ std::unique_ptr<Layer> parse_bn(const std::vector<std::string>& parts, const Tok
   return std::make_unique<BatchNormalization>(o);
 }
 
+// LayerNorm's and GroupNorm's options, parts[first..]: norm_option's only.
+template <class Options>
+void parse_norm_options(const std::vector<std::string>& parts, size_t first, Options& o, const TokenContext& ctx) {
+  for (size_t i = first; i < parts.size(); ++i) {
+    const auto [key, value] = key_value(parts[i]);
+    if (!norm_option(key, value, o, ctx))
+      ctx.fail(fmt::format("unknown {} option '{}' (eps=, center=, scale=)", parts[0], parts[i]));
+  }
+}
+
 std::unique_ptr<Layer> parse_ln(const std::vector<std::string>& parts, const TokenContext& ctx) {
   LayerNormOptions o;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string& p = parts[i];
-    const size_t eq = p.find('=');
-    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
-    if (key == "eps")
-      o.eps = static_cast<float>(ctx.number(value, "eps"));
-    else if (key == "center")
-      o.center = ctx.flag(value, "center");
-    else if (key == "scale")
-      o.scale = ctx.flag(value, "scale");
-    else
-      ctx.fail(fmt::format("unknown ln option '{}' (eps=, center=, scale=)", p));
-  }
+  parse_norm_options(parts, 1, o, ctx);
   return std::make_unique<LayerNormalization>(o);
 }
 
@@ -208,19 +220,7 @@ std::unique_ptr<Layer> parse_gn(const std::vector<std::string>& parts, const Tok
     ctx.fail("groups must be a whole number from 1 to 16777216");
   GroupNormOptions o;
   o.groups = static_cast<int>(groups);
-  for (size_t i = 2; i < parts.size(); ++i) {
-    const std::string& p = parts[i];
-    const size_t eq = p.find('=');
-    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
-    if (key == "eps")
-      o.eps = static_cast<float>(ctx.number(value, "eps"));
-    else if (key == "center")
-      o.center = ctx.flag(value, "center");
-    else if (key == "scale")
-      o.scale = ctx.flag(value, "scale");
-    else
-      ctx.fail(fmt::format("unknown gn option '{}' (eps=, center=, scale=)", p));
-  }
+  parse_norm_options(parts, 2, o, ctx);
   return std::make_unique<GroupNormalization>(o);
 }
 
@@ -228,8 +228,7 @@ std::unique_ptr<Layer> parse_noise(const std::vector<std::string>& parts, const 
   ShiftScaleNoiseOptions o;
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
-    const size_t eq = p.find('=');
-    const std::string key = p.substr(0, eq), value = eq == std::string::npos ? "" : p.substr(eq + 1);
+    const auto [key, value] = key_value(p);
     if (key == "shift")
       o.shift = static_cast<float>(ctx.number(value, "shift"));
     else if (key == "scale")
