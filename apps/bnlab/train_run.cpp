@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "bnlab/core/error.h"
 #include "bnlab/core/stopwatch.h"
+#include "bnlab/layers/batchnorm.h"
 #include "bnlab/model/spec.h"
 #include "bnlab/model/training_state.h"
 #include "progress.h"
@@ -70,6 +72,30 @@ void fit_model(TrainedRun& run, const RunConfig& config, const DatasetSplits& da
     fmt::print(stderr, "warning: skipped {} batches with a non-finite loss or gradient (--on-nan skip-batch)\n", skipped);
 }
 
+// A note when some BatchNorm layer's moving statistics still give their starting values (mean 0,
+// variance 1) 5% or more of their weight: inference normalises with them, so the test figures
+// trail the training ones for a reason that is not the model's (a short run at Keras's momentum
+// 0.99, such as --quick, or a few hundred steps).
+std::string moving_statistics_note(const Sequential& model) {
+  const BatchNormalization* worst = nullptr;
+  double share = 0.0;
+  for (const auto& layer : model.layers())
+    if (const auto* bn = dynamic_cast<const BatchNormalization*>(layer.get());
+        bn && bn->moving_start_share(bn->num_batches_tracked) > share) {
+      worst = bn;
+      share = bn->moving_start_share(bn->num_batches_tracked);
+    }
+  if (share < 0.05) return "";
+  std::string note = fmt::format(
+      "Note: BatchNorm's moving statistics have had {} updates, and at momentum {:g} they still hold {:.0f}% of their "
+      "starting values (mean 0, variance 1). Inference normalises with them, so the test figures trail the "
+      "training ones",
+      worst->num_batches_tracked, *worst->options().momentum, 100 * share);
+  const double keep = worst->moving_start_share(1);  // the share each update keeps
+  if (keep < 1.0) note += fmt::format("; the share falls below 1% after {:.0f} updates", std::ceil(std::log(0.01) / std::log(keep)));
+  return note + ".\n";
+}
+
 // Test sample `row` as the report's prediction strip shows it: a square of grey levels (bnlab's
 // Dataset::grey_levels), a non-square image placed top left on black.
 std::vector<int> report_image(const Dataset& test, int64_t row) {
@@ -111,6 +137,7 @@ TrainedRun train_and_evaluate(const RunConfig& config, const DatasetSplits& data
   const Stopwatch test_watch;
   run.test = run.model.evaluate(data.test, 32, ranks);
   console.print("Test ({} images):\n{}\n", data.test.size(), evaluate_line(run.test, (data.test.size() + 31) / 32, test_watch.seconds()));
+  console.print("{}", moving_statistics_note(run.model));
   if (unscaled_test) {
     Dataset raw = data.test;
     raw.divide_by = 1.0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "bnlab/core/error.h"
@@ -138,6 +139,12 @@ void BatchNormalization::update_moving_statistics(const double* mean, const doub
     running_mean[c] = static_cast<float>((1.0 - m) * running_mean[c] + m * mean[c]);
     running_var[c] = static_cast<float>((1.0 - m) * running_var[c] + m * (var[c] * unbias));
   }
+}
+
+double BatchNormalization::moving_start_share(int64_t updates) const {
+  if (!options_.momentum) return updates > 0 ? 0.0 : 1.0;
+  const double keep = options_.convention == BnConvention::Keras ? *options_.momentum : 1.0 - *options_.momentum;
+  return std::pow(keep, static_cast<double>(updates));
 }
 
 void BatchNormalization::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {

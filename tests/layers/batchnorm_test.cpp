@@ -114,6 +114,16 @@ TEST(BatchNorm, TorchWithoutMomentumIsTheCumulativeAverage) {
   }
 }
 
+// What the moving statistics still hold of their start (mean 0, variance 1) after n updates.
+TEST(BatchNorm, MovingStatisticsForgetTheirStartByTheConvention) {
+  EXPECT_DOUBLE_EQ(BatchNormalization().moving_start_share(100), std::pow(0.99, 100));  // Keras: 0.366
+  EXPECT_DOUBLE_EQ(BatchNormalization(BatchNormOptions::torch()).moving_start_share(10), std::pow(0.9, 10));
+  BatchNormOptions cumulative = BatchNormOptions::torch();
+  cumulative.momentum.reset();
+  EXPECT_EQ(BatchNormalization(cumulative).moving_start_share(0), 1.0);
+  EXPECT_EQ(BatchNormalization(cumulative).moving_start_share(1), 0.0);
+}
+
 TEST(BatchNorm, EvalUsesTheFoldedMovingStatisticsAndIsRepeatable) {
   BatchNormalization bn;
   Rng rng(1);

@@ -64,6 +64,11 @@ class BatchNormalization : public Layer {
   // into the moving statistics by the layer's convention; once per training forward (forward does
   // it, and so does a plan's step that normalises for this layer: model/plan.h).
   void update_moving_statistics(const double* mean, const double* var, int64_t count);
+  // The weight the moving statistics still give their starting values (mean 0, variance 1) after
+  // `updates` training steps: momentum^updates (Keras), (1 - momentum)^updates (PyTorch), 0 for
+  // PyTorch's cumulative average once it has a batch. Inference normalises with these statistics,
+  // so while the share is large (a short run at Keras's 0.99) its outputs stray from training's.
+  double moving_start_share(int64_t updates) const;
 
   // gamma, beta (PyTorch: weight, bias) and the moving statistics (running_mean, running_var).
   Tensor weight, bias, weight_grad, bias_grad, running_mean, running_var;
