@@ -95,9 +95,9 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   k->add_option("--models", y.models, "mlp-bn (LayerNorm control) and/or cnn-bn (GroupNorm control)")
       ->delimiter(',')->capture_default_str();
   k->add_option("--seeds", y.seeds, "seeds per cell")->capture_default_str();
-  k->add_option("--epochs", y.epochs, "epochs per run")->capture_default_str();
+  k->add_option("--steps", y.steps, "training steps per run, at every per-rank batch")->capture_default_str();
   k->add_option("--subset", y.subset, "train on the first N training images (0: all)")->capture_default_str();
-  k->add_flag("--quick", y.quick, "per-rank batches 2 and 8, one seed, 1,536 training images (a smoke test)");
+  k->add_flag("--quick", y.quick, "per-rank batches 2 and 8, one seed, 150 steps on 1,536 training images (a smoke test)");
   k->add_option("--out", y.out, "run directory (default: runs/sweep-bn-sync-<time>)");
   k->add_option("--threads", y.threads, "threads per process under mpirun (emulated ranks run one thread each)")
       ->capture_default_str();
@@ -244,17 +244,18 @@ BnSyncConfig bn_sync_config(const BnSyncSweepOptions& o) {
     if (b < 2) throw InputError(fmt::format("--per-rank-batches: must be at least 2 (local BN needs 2 rows), got {}", b));
   if (o.models.empty()) throw InputError("--models: give mlp-bn, cnn-bn or both");
   for (const std::string& m : o.models) variant_spec(m, SyncVariant::Control);  // InputError naming --models
-  if (o.epochs < 1) throw InputError(fmt::format("--epochs: must be positive, got {}", o.epochs));
+  if (o.steps < 1) throw InputError(fmt::format("--steps: must be positive, got {}", o.steps));
   if (o.subset < 0) throw InputError(fmt::format("--subset: must not be negative, got {}", o.subset));
   BnSyncConfig c;
   c.models = o.models;
   c.per_rank_batches = o.per_rank_batches;
   c.seeds = o.seeds;
-  c.epochs = o.epochs;
+  c.steps = o.steps;
   c.train_size = o.subset;
   if (o.quick) {
     c.per_rank_batches = {2, 8};
     c.seeds = 1;
+    c.steps = 150;
     c.train_size = 1536;
     c.mismatch_size = 512;
     c.test_size = 1000;
@@ -278,8 +279,8 @@ int run_sweep_bn_sync(const BnSyncSweepOptions& o) {
   const std::string on = ranks.emulated
                              ? fmt::format("{} emulated ranks (threads of one process, one thread each)", ranks.size)
                              : fmt::format("{} processes (mpirun), {} threads each", ranks.size, num_threads());
-  console.print("bnlab sweep bn-sync: {} at per-rank batches {}, {} seed(s), {} epoch(s) of {} training images, on {}\n",
-                fmt::join(c.models, ","), fmt::join(c.per_rank_batches, ","), c.seeds, c.epochs,
+  console.print("bnlab sweep bn-sync: {} at per-rank batches {}, {} seed(s), {} steps on {} training images, on {}\n",
+                fmt::join(c.models, ","), fmt::join(c.per_rank_batches, ","), c.seeds, c.steps,
                 c.train_size > 0 ? std::min(c.train_size, images.size()) : images.size(), on);
   const BnSyncResult r =
       run_bn_sync_sweep(c, ranks, images, test, [&](const std::string& line) { console.print("{}\n", line); });

@@ -46,8 +46,8 @@ struct BnSyncSweepOptions {
   std::vector<int> per_rank_batches = {2, 4, 8, 16, 32};
   std::vector<std::string> models = {"mlp-bn"};
   int seeds = 2;
-  int epochs = 1;
-  int64_t subset = 20000;
+  int64_t steps = 600;
+  int64_t subset = 0;
   bool quick = false;
   std::string out;
   int threads = 0;

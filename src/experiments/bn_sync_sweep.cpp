@@ -49,7 +49,9 @@ SeedFigures train_seed(const BnSyncConfig& c, const SweepRanks& ranks, const std
     s.seed = seed;
     Sequential net = build_model(s, train);
     FitOptions o;
-    o.epochs = c.epochs;
+    const int64_t per_epoch = train.size() / global_batch;  // whole batches only
+    o.epochs = static_cast<int>((c.steps + per_epoch - 1) / per_epoch);
+    o.max_steps = c.steps;
     o.batch_size = global_batch;
     o.seed = seed;
     o.ranks = &comm;
@@ -63,7 +65,7 @@ SeedFigures train_seed(const BnSyncConfig& c, const SweepRanks& ranks, const std
       diverged = true;  // on every rank alike: the loss and gradients are the ranks' sums
     }
     if (rank != ranks.lead_rank) return;
-    out.steps = train.size() / global_batch * c.epochs;
+    out.steps = c.steps;
     out.seconds_per_step = watch.seconds() / out.steps;
     out.diverged = diverged;
     if (diverged) return;
@@ -84,6 +86,7 @@ BnSyncCell run_cell(const BnSyncConfig& c, const SweepRanks& ranks, const std::s
   cell.per_rank_batch = per_rank_batch;
   cell.global_batch = ranks.size * per_rank_batch;
   const Dataset data = whole_batches(train, c.train_size, cell.global_batch);
+  cell.train_images = data.size();
   std::vector<SeedFigures> seeds;
   for (int seed = 1; seed <= c.seeds; ++seed) {
     seeds.push_back(train_seed(c, ranks, model, v, per_rank_batch, seed, data, test, mismatch_data));
@@ -273,6 +276,7 @@ nlohmann::json bn_sync_json(const BnSyncConfig& c, const BnSyncResult& r) {
                      {"per_rank_batch", cell.per_rank_batch},
                      {"global_batch", cell.global_batch},
                      {"steps", cell.steps},
+                     {"epochs", static_cast<double>(cell.steps) * cell.global_batch / cell.train_images},
                      {"test_accuracy", to_json(cell.test_accuracy)},
                      {"mismatch", to_json(cell.mismatch)},
                      {"seconds_per_step", to_json(cell.seconds_per_step)},
@@ -284,7 +288,7 @@ nlohmann::json bn_sync_json(const BnSyncConfig& c, const BnSyncResult& r) {
     verdicts[model] = {{"verdict", verdict_name(j.verdict)}, {"tests", tests}};
   }
   return {{"config",
-           {{"models", c.models}, {"per_rank_batches", c.per_rank_batches}, {"seeds", c.seeds}, {"epochs", c.epochs},
+           {{"models", c.models}, {"per_rank_batches", c.per_rank_batches}, {"seeds", c.seeds}, {"steps", c.steps},
             {"train_size", c.train_size}, {"mismatch_size", c.mismatch_size}, {"test_size", c.test_size}, {"lr", c.lr},
             {"min_gain", c.min_gain}, {"max_gap", c.max_gap}}},
           {"ranks", r.ranks},

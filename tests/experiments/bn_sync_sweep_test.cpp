@@ -25,7 +25,8 @@ TEST(BnSyncSweep, TrainsEveryCellOnEmulatedRanks) {
   BnSyncConfig c;
   c.per_rank_batches = {8, 2};
   c.seeds = 1;
-  c.train_size = 250;  // cut to whole global batches: 248 images at 4, 240 at 16
+  c.steps = 40;
+  c.train_size = 250;  // cut to whole global batches: 248 images at 4 (62 batches), 240 at 16 (15)
   c.mismatch_size = 96;
   c.lr = 3e-3;
   testing::Lines lines;
@@ -42,9 +43,11 @@ TEST(BnSyncSweep, TrainsEveryCellOnEmulatedRanks) {
   EXPECT_EQ(control.variant, SyncVariant::Control);
   EXPECT_EQ(global.per_rank_batch, 2);
   EXPECT_EQ(global.global_batch, 4);
-  EXPECT_EQ(global.steps, 62);
+  EXPECT_EQ(global.steps, 40);
+  EXPECT_EQ(global.train_images, 248);
   EXPECT_EQ(r.cells[3].global_batch, 16);
-  EXPECT_EQ(r.cells[3].steps, 15);
+  EXPECT_EQ(r.cells[3].steps, 40) << "the same steps at every batch, over 3 epochs at 16";
+  EXPECT_EQ(r.cells[3].train_images, 240);
   for (const BnSyncCell& cell : r.cells) {
     EXPECT_GT(cell.test_accuracy.mean, 0.2) << variant_name(cell.variant) << " learns";
     EXPECT_GT(cell.seconds_per_step.mean, 0.0);

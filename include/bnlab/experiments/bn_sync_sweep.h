@@ -50,8 +50,11 @@ struct BnSyncConfig {
   std::vector<std::string> models = {"mlp-bn"};  // mlp-bn, cnn-bn
   std::vector<int> per_rank_batches = {2, 4, 8, 16, 32};
   int seeds = 2;
-  int epochs = 1;
-  int64_t train_size = 20000;    // first training images (0: all), cut to whole global batches per cell
+  // Training steps in every cell, so that the moving statistics (momentum 0.99: 0.99^600 = 0.2%
+  // of their start left) have had the same updates at every batch. The data are cycled in
+  // shuffled epochs.
+  int64_t steps = 600;
+  int64_t train_size = 0;        // first training images (0: all), cut to whole global batches per cell
   int64_t mismatch_size = 2000;  // first training images of the mismatch
   int64_t test_size = 0;         // first test images (0: all)
   double lr = 1e-3;              // Adam
@@ -72,7 +75,8 @@ struct BnSyncCell {
   std::string model;
   SyncVariant variant = SyncVariant::Global;
   int per_rank_batch = 0, global_batch = 0;
-  int64_t steps = 0;  // per seed
+  int64_t steps = 0;  // per seed; steps * global_batch / training images = epochs
+  int64_t train_images = 0;
   Spread test_accuracy, mismatch, seconds_per_step;
   int diverged = 0;  // seeds stopped by a non-finite loss (their accuracy NaN)
 };
