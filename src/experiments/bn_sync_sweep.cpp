@@ -70,9 +70,12 @@ SeedFigures train_seed(const BnSyncConfig& c, const SweepRanks& ranks, const std
     out.diverged = diverged;
     if (diverged) return;
     out.test_accuracy = net.evaluate(test, kEvalBatch).accuracy;
+    // Both modes on the same images: whole batches of the rows normalised in training.
     const int normalised_rows = v == SyncVariant::Global ? global_batch : per_rank_batch;
-    out.mismatch = evaluate_with_batch_statistics(net, mismatch_data, normalised_rows).accuracy -
-                   net.evaluate(mismatch_data, kEvalBatch).accuracy;
+    const int64_t rows = std::max<int64_t>(1, mismatch_data.size() / normalised_rows) * normalised_rows;
+    const Dataset images = first(mismatch_data, rows);
+    out.mismatch = evaluate_with_batch_statistics(net, images, normalised_rows).accuracy -
+                   net.evaluate(images, kEvalBatch).accuracy;
   });
   return out;
 }
@@ -207,7 +210,7 @@ BnSyncResult run_bn_sync_sweep(const BnSyncConfig& c, const SweepRanks& ranks, c
   std::vector<int> batches = c.per_rank_batches;
   std::sort(batches.begin(), batches.end());
   const Dataset test_data = first(test, c.test_size);
-  const Dataset mismatch_data = first(train, c.mismatch_size);
+  const Dataset mismatch_data = first(train, c.mismatch_size);  // cut per cell to whole batches
   Progress progress(log, "bn-sync sweep",
                     static_cast<int>(c.models.size() * batches.size() * std::size(kVariants)) * c.seeds);
   BnSyncResult r;

@@ -27,7 +27,7 @@ TEST(BnSyncSweep, TrainsEveryCellOnEmulatedRanks) {
   c.seeds = 1;
   c.steps = 40;
   c.train_size = 250;  // cut to whole global batches: 248 images at 4 (62 batches), 240 at 16 (15)
-  c.mismatch_size = 96;
+  c.mismatch_size = 90;  // whole batches: 88 images at 4 and 8, 80 at 16
   c.lr = 3e-3;
   testing::Lines lines;
   const BnSyncResult r = run_bn_sync_sweep(c, emulated_ranks(2), d.train, d.valid, lines.log());
@@ -55,6 +55,7 @@ TEST(BnSyncSweep, TrainsEveryCellOnEmulatedRanks) {
   EXPECT_NE(global.test_accuracy.mean, local.test_accuracy.mean) << "shards of 2 rows normalise otherwise";
   EXPECT_NE(global.mismatch.mean, local.mismatch.mean);
   EXPECT_EQ(control.mismatch.mean, 0.0) << "LayerNorm has no batch statistics";
+  EXPECT_EQ(r.cells[5].mismatch.mean, 0.0) << "both modes on the same 88 images at per-rank batch 8";
   ASSERT_EQ(r.verdicts.size(), 1u);
   EXPECT_EQ(r.verdicts[0].second.tests.size(), 3u);
   EXPECT_EQ(r.charts.size(), 3u);
