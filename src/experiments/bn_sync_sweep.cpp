@@ -144,6 +144,9 @@ plot::LineChart per_batch_chart(const BnSyncResult& r, const std::vector<std::st
   return chart;
 }
 
+// "97.12 ± 0.10%" over seeds; "97.12%" from one seed, whose spread is not measured.
+std::string accuracy_text(const Spread& s) { return s.n > 1 ? pct(s) : pct(s.mean); }
+
 std::string ranks_text(const BnSyncResult& r) {
   return fmt::format("{} {}", r.ranks, r.emulated ? "emulated ranks (threads of one process, one thread each)"
                                                    : "processes (MPI ranks)");
@@ -327,7 +330,8 @@ std::string bn_sync_table_markdown(const BnSyncResult& r) {
       const BnSyncCell& l = *find_cell(r.cells, model, SyncVariant::Local, b);
       const BnSyncCell& k = *find_cell(r.cells, model, SyncVariant::Control, b);
       s += fmt::format("| {} | {} | {} | {} | {} | {:+.2f} | {:+.2f} | {:.2f} | {:.2f} | {:.2f} |\n", b, g.global_batch,
-                       pct(g.test_accuracy), pct(l.test_accuracy), pct(k.test_accuracy), 100 * g.mismatch.mean,
+                       accuracy_text(g.test_accuracy), accuracy_text(l.test_accuracy), accuracy_text(k.test_accuracy),
+                       100 * g.mismatch.mean,
                        100 * l.mismatch.mean, 1e3 * g.seconds_per_step.mean, 1e3 * l.seconds_per_step.mean,
                        1e3 * k.seconds_per_step.mean);
     }
