@@ -136,8 +136,9 @@ TEST(PlanSync, RanksGiveTheOneProcessStepOverImageChannels) {
         SCOPED_TRACE(::testing::Message() << rows << " rows, " << ranks << " ranks, " << threads << " threads");
         expect_one_process_step(ranks_step(b, ranks, threads, true, true, kConvBn), want);
       }
-    if (rows == 7)  // local ranks normalise their own shards: other moving statistics
+    if (rows == 7) {  // local ranks normalise their own shards: other moving statistics
       EXPECT_NE(ranks_step(b, 2, 1, true, false, kConvBn)[0].buffers, want.buffers);
+    }
   }
   set_num_threads(0);
 }
