@@ -194,7 +194,8 @@ std::string bn_sync_section_html(const BnSyncResult& result, const std::string& 
     s += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.2f}</td>"
                      "<td>{:.2f}</td></tr>\n",
                      escape(c.model), variant_name(c.variant), c.per_rank_batch, c.global_batch, c.steps,
-                     escape(detail::pct(c.test_accuracy)), 100 * c.mismatch.mean, 1e3 * c.seconds_per_step.mean);
+                     escape(c.test_accuracy.n > 1 ? detail::pct(c.test_accuracy) : detail::pct(c.test_accuracy.mean)),
+                     100 * c.mismatch.mean, 1e3 * c.seconds_per_step.mean);
   s += "</table>\n";
   for (const NamedChart& c : result.charts) s += figure(c.chart);
   return s + "</section>\n";
