@@ -37,6 +37,9 @@ struct SweepRanks {
   bool emulated = true;  // threads of one process, not processes
   // Calls rank_fn(r, communicator) for every rank this process holds: all of them, side by side on
   // threads (emulated), or its own. Returns when they have all returned; rethrows the first failure.
+  // Emulated ranks cannot abort one another: a rank that fails alone leaves the others waiting in
+  // their next collective, so the sweep's ranks fail only alike (bad settings, which every rank
+  // meets at the same point; whole global batches, so that no shard is short of rows).
   std::function<void(const std::function<void(int, Communicator&)>& rank_fn)> run;
   int lead_rank = 0;  // the rank of this process that measures and reports (rank 0)
 };
