@@ -1,4 +1,4 @@
-// bnlab claims, bnlab sweep batch-size, bnlab notebook-bug: the experiments of
+// bnlab claims, bnlab sweep batch-size, bnlab sweep bn-sync, bnlab notebook-bug: the experiments of
 // include/bnlab/experiments/, run on the real data, written to a run directory.
 #include "cmd_experiments.h"
 
@@ -13,6 +13,7 @@
 #include "bnlab/data/cache.h"
 #include "bnlab/experiments/outputs.h"
 #include "datasets.h"
+#include "ranks.h"
 #include "run_dir.h"
 #include "threads_option.h"
 
@@ -84,6 +85,25 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
   b->add_flag("--json", s.json, "one JSON document on stdout");
   add_data_options(b, s.data);
 
+  BnSyncSweepOptions& y = e.bn_sync;
+  e.sweep_bn_sync_cmd = sweep->add_subcommand(
+      "bn-sync", "data-parallel training at small per-rank batches: BN synchronised, per rank, and a batch-free control");
+  CLI::App* k = e.sweep_bn_sync_cmd;
+  k->add_option("--ranks", y.ranks, "ranks emulated as threads of this process (default 4); under mpirun, its processes");
+  k->add_option("--per-rank-batches", y.per_rank_batches, "rows per rank of each global batch")
+      ->delimiter(',')->capture_default_str();
+  k->add_option("--models", y.models, "mlp-bn (LayerNorm control) and/or cnn-bn (GroupNorm control)")
+      ->delimiter(',')->capture_default_str();
+  k->add_option("--seeds", y.seeds, "seeds per cell")->capture_default_str();
+  k->add_option("--steps", y.steps, "training steps per run, at every per-rank batch")->capture_default_str();
+  k->add_option("--subset", y.subset, "train on the first N training images (0: all)")->capture_default_str();
+  k->add_flag("--quick", y.quick, "per-rank batches 2 and 8, one seed, 150 steps on 1,536 training images (a smoke test)");
+  k->add_option("--out", y.out, "run directory (default: runs/sweep-bn-sync-<time>)");
+  k->add_option("--threads", y.threads, "threads per process under mpirun (emulated ranks run one thread each)")
+      ->capture_default_str();
+  k->add_flag("--json", y.json, "one JSON document on stdout");
+  add_data_options(k, y.data);
+
   NotebookBugOptions& n = e.notebook_bug;
   e.notebook_bug_cmd = app.add_subcommand("notebook-bug", "replay the notebook under hypotheses about its evaluation bug");
   e.notebook_bug_cmd->add_option("--epochs", n.epochs, "cap both models' epochs (default: the notebook's 30 and 15)");
@@ -97,6 +117,7 @@ void add_experiment_commands(CLI::App& app, ExperimentCommands& e) {
 std::optional<int> run_experiment_command(const ExperimentCommands& e) {
   if (e.claims_cmd->parsed()) return run_claims(e.claims);
   if (e.sweep_batch_size_cmd->parsed()) return run_sweep_batch_size(e.sweep);
+  if (e.sweep_bn_sync_cmd->parsed()) return run_sweep_bn_sync(e.bn_sync);
   if (e.notebook_bug_cmd->parsed()) return run_notebook_bug(e.notebook_bug);
   return std::nullopt;
 }
@@ -195,6 +216,93 @@ int run_sweep_batch_size(const SweepOptions& o) {
     for (const Test& t : j->tests) console.print("   [{}] {}\n", t.in_favour ? "yes" : "no ", t.what);
   console.print("wrote {}/ (sweep.json, sweep.csv, {} chart files, experiments.html, section.html) in {:.0f}s\n", out,
                 files, wall);
+  if (o.json) fmt::print("{}\n", doc.dump(2));
+  return 0;
+}
+
+namespace {
+
+// The sweep's ranks: the processes of mpirun, else --ranks threads of this process.
+SweepRanks sweep_ranks(const BnSyncSweepOptions& o) {
+  Communicator& world = run_ranks();
+  if (world.size() > 1) {
+    if (o.ranks && *o.ranks != world.size())
+      throw InputError(fmt::format("--ranks: under mpirun the ranks are its {} processes, got --ranks {}", world.size(),
+                                   *o.ranks));
+    return process_ranks(world);
+  }
+  const int n = o.ranks.value_or(4);
+  if (n < 2) throw InputError(fmt::format("--ranks: the sweep needs at least 2 ranks, got {}", n));
+  return emulated_ranks(n);
+}
+
+BnSyncConfig bn_sync_config(const BnSyncSweepOptions& o) {
+  check_seeds(o.seeds, "--seeds");
+  if (o.per_rank_batches.size() < 2)
+    throw InputError("--per-rank-batches: give at least two sizes (the rule compares the smallest with the largest)");
+  for (int b : o.per_rank_batches)
+    if (b < 2) throw InputError(fmt::format("--per-rank-batches: must be at least 2 (local BN needs 2 rows), got {}", b));
+  if (o.models.empty()) throw InputError("--models: give mlp-bn, cnn-bn or both");
+  for (const std::string& m : o.models) variant_spec(m, SyncVariant::Control);  // InputError naming --models
+  if (o.steps < 1) throw InputError(fmt::format("--steps: must be positive, got {}", o.steps));
+  if (o.subset < 0) throw InputError(fmt::format("--subset: must not be negative, got {}", o.subset));
+  BnSyncConfig c;
+  c.models = o.models;
+  c.per_rank_batches = o.per_rank_batches;
+  c.seeds = o.seeds;
+  c.steps = o.steps;
+  c.train_size = o.subset;
+  if (o.quick) {
+    c.per_rank_batches = {2, 8};
+    c.seeds = 1;
+    c.steps = 150;
+    c.train_size = 1536;
+    c.mismatch_size = 512;
+    c.test_size = 1000;
+  }
+  return c;
+}
+
+}  // namespace
+
+int run_sweep_bn_sync(const BnSyncSweepOptions& o) {
+  const Stopwatch watch;
+  const bool lead = run_ranks().rank() == 0;
+  const Console console(o.json, !lead);
+  apply_threads(o.threads);
+  const SweepRanks ranks = sweep_ranks(o);
+  const BnSyncConfig c = bn_sync_config(o);
+  const std::string out = out_dir(o.out, "sweep-bn-sync");
+  std::optional<RunDirGuard> guard;
+  if (lead) guard.emplace(out, "--out");
+  const auto [images, test] = load_train_and_test(o.data, console);
+  const std::string on = ranks.emulated
+                             ? fmt::format("{} emulated ranks (threads of one process, one thread each)", ranks.size)
+                             : fmt::format("{} processes (mpirun), {} threads each", ranks.size, num_threads());
+  console.print("bnlab sweep bn-sync: {} at per-rank batches {}, {} seed(s), {} steps on {} training images, on {}\n",
+                fmt::join(c.models, ","), fmt::join(c.per_rank_batches, ","), c.seeds, c.steps,
+                c.train_size > 0 ? std::min(c.train_size, images.size()) : images.size(), on);
+  const BnSyncResult r =
+      run_bn_sync_sweep(c, ranks, images, test, [&](const std::string& line) { console.print("{}\n", line); });
+  if (!lead) return 0;
+  const double wall = watch.seconds();
+
+  const std::string note = fmt::format("{} on {}; {}; {:.0f}s wall time.", fmt::join(c.models, ", "), on, machine(), wall);
+  json doc = bn_sync_json(c, r);
+  doc["dataset"] = o.data.dataset;
+  doc["quick"] = o.quick;
+  doc["wall_seconds"] = wall;
+  write_text_atomic(fs::path(out) / "bn_sync.json", doc.dump(2) + "\n");
+  write_text_atomic(fs::path(out) / "bn_sync.csv", bn_sync_csv(r));
+  write_text_atomic(fs::path(out) / "bn_sync.md", bn_sync_table_markdown(r));
+  const size_t files =
+      write_pages(out, r.charts, "bnlab: synchronised BatchNorm at small per-rank batches", note, bn_sync_section_html(r, note));
+  guard->keep();
+
+  console.print("\n{}rule: {}\n", bn_sync_table_markdown(r), r.rule);
+  console.print("wrote {}/ (bn_sync.json, bn_sync.csv, bn_sync.md, {} chart files, experiments.html, section.html) in "
+                "{:.0f}s\n",
+                out, files, wall);
   if (o.json) fmt::print("{}\n", doc.dump(2));
   return 0;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The experiment commands: bnlab claims, bnlab sweep batch-size and bnlab notebook-bug. Each writes
+// The experiment commands: bnlab claims, bnlab sweep batch-size, bnlab sweep bn-sync and bnlab
+// notebook-bug. Each writes
 // a run directory: JSON, CSV, PNG and SVG charts, experiments.html (a page) and section.html (the
 // same content as one <section>, for a report to include).
 #include <CLI/CLI.hpp>
@@ -40,6 +41,20 @@ struct SweepOptions {
   DataOptions data;
 };
 
+struct BnSyncSweepOptions {
+  std::optional<int> ranks;  // emulated ranks (default 4); under mpirun the ranks are its processes
+  std::vector<int> per_rank_batches = {2, 4, 8, 16, 32};
+  std::vector<std::string> models = {"mlp-bn"};
+  int seeds = 2;
+  int64_t steps = 600;
+  int64_t subset = 0;
+  bool quick = false;
+  std::string out;
+  int threads = 0;
+  bool json = false;
+  DataOptions data;
+};
+
 struct NotebookBugOptions {
   int epochs = 0;  // 0: the notebook's (30 and 15)
   uint64_t seed = 1;
@@ -52,19 +67,23 @@ struct NotebookBugOptions {
 struct ExperimentCommands {
   ClaimsOptions claims;
   SweepOptions sweep;
+  BnSyncSweepOptions bn_sync;
   NotebookBugOptions notebook_bug;
   CLI::App* claims_cmd = nullptr;
   CLI::App* sweep_batch_size_cmd = nullptr;
+  CLI::App* sweep_bn_sync_cmd = nullptr;
   CLI::App* notebook_bug_cmd = nullptr;
 };
 
-// Adds claims, sweep (with its batch-size subcommand) and notebook-bug to app.
+// Adds claims, sweep (with its batch-size and bn-sync subcommands) and notebook-bug to app.
 void add_experiment_commands(CLI::App& app, ExperimentCommands& e);
 // The exit code of the experiment command that was parsed, or nullopt if none was.
 std::optional<int> run_experiment_command(const ExperimentCommands& e);
 
 int run_claims(const ClaimsOptions& o);
 int run_sweep_batch_size(const SweepOptions& o);
+// Under mpirun every rank trains; rank 0 alone prints and writes the run directory.
+int run_sweep_bn_sync(const BnSyncSweepOptions& o);
 int run_notebook_bug(const NotebookBugOptions& o);
 
 }  // namespace bnlab::cli

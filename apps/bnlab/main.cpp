@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   // Every command that trains or evaluates; one setting for the whole process.
   std::optional<std::string> denormals;
   for (CLI::App* cmd : {train, evaluate, predict, compare, bench, experiments.claims_cmd,
-                        experiments.sweep_batch_size_cmd, experiments.notebook_bug_cmd})
+                        experiments.sweep_batch_size_cmd, experiments.sweep_bn_sync_cmd, experiments.notebook_bug_cmd})
     cmd->add_option("--denormals", denormals,
                     "subnormal floats: flush (the default, as TensorFlow does) or keep (IEEE, as PyTorch does); "
                     "the default is $BNLAB_DENORMALS when set");

@@ -180,6 +180,27 @@ std::string sweep_section_html(const SweepResult& result, const std::string& not
   return s + "</section>\n";
 }
 
+std::string bn_sync_section_html(const BnSyncResult& result, const std::string& note) {
+  std::string s = "<section id=\"bn-sync-sweep\">\n<h2>Synchronised BatchNorm at small per-rank batches</h2>\n";
+  s += fmt::format("<p class=\"note\">{}</p>\n<p>Rule: {}</p>\n", escape(note), escape(result.rule));
+  for (const auto& [model, judgement] : result.verdicts) {
+    s += fmt::format("<h3>{}: <span class=\"{}\">{}</span></h3>\n", escape(model), verdict_class(judgement.verdict),
+                     verdict_name(judgement.verdict));
+    s += tests_html(judgement);
+  }
+  s += "<table>\n<tr><th>model</th><th>variant</th><th>per-rank batch</th><th>global batch</th><th>steps</th>"
+       "<th>test accuracy</th><th>mismatch (points)</th><th>ms per step</th></tr>\n";
+  for (const BnSyncCell& c : result.cells)
+    s += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.2f}</td>"
+                     "<td>{:.2f}</td></tr>\n",
+                     escape(c.model), variant_name(c.variant), c.per_rank_batch, c.global_batch, c.steps,
+                     escape(c.test_accuracy.n > 1 ? detail::pct(c.test_accuracy) : detail::pct(c.test_accuracy.mean)),
+                     100 * c.mismatch.mean, 1e3 * c.seconds_per_step.mean);
+  s += "</table>\n";
+  for (const NamedChart& c : result.charts) s += figure(c.chart);
+  return s + "</section>\n";
+}
+
 std::string notebook_bug_section_html(const NotebookBugResult& result) {
   std::string s = "<section id=\"notebook-bug\">\n<h2>The notebook's evaluation bug, replayed</h2>\n";
   s += "<p class=\"note\">Each hypothesis is a guess at how the notebook's data were split and scaled; the "

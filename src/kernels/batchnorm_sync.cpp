@@ -12,6 +12,9 @@ namespace {
 using bn_rows::kChunk;
 using bn_rows::split_mean;
 
+// Below this many values one thread is faster (as kernels/batchnorm2d.cpp).
+constexpr int64_t kMinParallelValues = 32768;
+
 // chunk(c0, w) on columns [c0, c0 + w) in chunks, serially.
 template <class ChunkFn>
 void for_chunks_of(int c0, int w, ChunkFn chunk) {
@@ -108,6 +111,35 @@ void batchnorm_shard_moments_columns(double* moments, const float* x, int N, int
 void batchnorm_shard_moments(double* moments, const float* x, int N, int C) {
   moments[0] = N;
   for_column_chunks(N, C, kChunk, [&](int c, int w) { shard_moments_chunk(moments, x, N, C, c, w); });
+}
+
+void batchnorm2d_shard_moments(double* moments, const float* x, int N, int C, int HW) {
+  const int64_t count = static_cast<int64_t>(N) * HW;
+  moments[0] = static_cast<double>(count);
+  double* mean = moments + 1;
+  double* m2 = moments + 1 + C;
+#pragma omp parallel for schedule(static) if (count * C > kMinParallelValues)
+  for (int c = 0; c < C; ++c) {
+    if (count == 0) {
+      mean[c] = m2[c] = 0.0;
+      continue;
+    }
+    const double K = x[static_cast<int64_t>(c) * HW];
+    double s = 0.0, q = 0.0;
+    for (int n = 0; n < N; ++n) {
+      const float* xp = x + (static_cast<int64_t>(n) * C + c) * HW;
+      // Scalar math: s += x - K;  q += (x - K)^2
+#pragma omp simd reduction(+ : s, q)
+      for (int i = 0; i < HW; ++i) {
+        const double d = static_cast<double>(xp[i]) - K;
+        s += d;
+        q += d * d;
+      }
+    }
+    // mean = K + s / count;  m2 = sum (x - mean)^2 = q - s^2 / count   (not below 0)
+    mean[c] = K + s / count;
+    m2[c] = std::max(0.0, q - s * s / count);
+  }
 }
 
 int64_t batchnorm_merge_moments(double* mean, double* var, const double* gathered, int ranks, int C) {

@@ -1,6 +1,7 @@
 // Synchronised BatchNorm's kernels: a batch cut into shards (one of them empty, one of a single
 // row), whose moments are merged and whose backward sums are added, gives the whole batch's
-// statistics, output and gradients (kernels/batchnorm.h) within rounding.
+// statistics, output and gradients (kernels/batchnorm.h) within rounding; a batch of images, each
+// channel's statistics over all its values.
 #include "bnlab/kernels/batchnorm_sync.h"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,33 @@ TEST(BatchNormSync, MergedMomentsAreTheWholeBatchStatistics) {
   batchnorm_shard_moments_columns(blocks.data(), x.data(), 13, C, 0, 16);
   batchnorm_shard_moments_columns(blocks.data(), x.data(), 13, C, 16, C - 16);
   EXPECT_EQ(blocks, std::vector<double>(gathered.begin(), gathered.begin() + blocks.size()));
+}
+
+// Images: each channel's moments over the N * H * W values of a shard, merged as the features'.
+TEST(BatchNormSync, MergedImageMomentsAreTheWholeBatchChannelStatistics) {
+  constexpr int kImages = 9, kChannels = 5, kH = 6, kW = 7, HW = kH * kW;
+  const std::vector<int> shards = {4, 0, 1, 4};
+  Rng rng(4);
+  Tensor x = random_tensor(Shape{kImages, kChannels, kH, kW}, rng);
+  for (int n = 0; n < kImages; ++n)
+    for (int i = 0; i < HW; ++i) x[(n * kChannels + 2) * HW + i] += 1e4f;  // a mean far larger than the spread
+  const int64_t stride = batchnorm_moments_size(kChannels);
+  std::vector<double> gathered(stride * shards.size());
+  int begin = 0;
+  for (size_t r = 0; r < shards.size(); ++r) {
+    batchnorm2d_shard_moments(gathered.data() + r * stride, x.data() + static_cast<int64_t>(begin) * kChannels * HW,
+                              shards[r], kChannels, HW);
+    EXPECT_EQ(gathered[r * stride], shards[r] * HW);
+    begin += shards[r];
+  }
+  std::vector<double> mean(kChannels), var(kChannels);
+  EXPECT_EQ(batchnorm_merge_moments(mean.data(), var.data(), gathered.data(), shards.size(), kChannels),
+            kImages * HW);
+  const testing::Stats want = testing::channel_stats(x);
+  for (int c = 0; c < kChannels; ++c) {
+    EXPECT_NEAR(mean[c], want.mean[c], 1e-14 * std::fabs(want.mean[c])) << c;
+    EXPECT_NEAR(var[c], want.var[c], 1e-11 * want.var[c]) << c;
+  }
 }
 
 TEST(BatchNormSync, NoRowsAnywhereGiveNoRows) {

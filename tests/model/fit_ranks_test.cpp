@@ -102,6 +102,19 @@ TEST(FitRanks, GlobalBatchNormTrainsTheOneProcessModel) {
   set_num_threads(0);
 }
 
+// And over image channels: a conv net's BatchNorm, each channel's statistics over the N * H * W values
+// of every rank's shard (the same shards as above, rank 2 empty in the last batch).
+TEST(FitRanks, GlobalBatchNormOverImageChannelsTrainsTheOneProcessModel) {
+  const char* spec = "conv:3:3:same,bn,relu,conv:4:3,bn,relu,flatten,dense:10:softmax";
+  const auto alone = train(spec, 1, 16, nullptr, BatchNormSync::Global, true, true);
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(ranks);
+    expect_close(train(spec, ranks, 16, nullptr, BatchNormSync::Global, true, true), alone);
+  }
+  EXPECT_NE(train(spec, 2, 16, nullptr, BatchNormSync::Local, true, true), alone);
+  set_num_threads(0);
+}
+
 // Local BatchNorm normalises each shard with its own statistics: not the one-process model, and a
 // shard of one row is an error (it has no variance).
 TEST(FitRanks, LocalBatchNormIsNotTheOneProcessModel) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bnlab/experiments/batch_size_sweep.h"
+#include "bnlab/experiments/bn_sync_sweep.h"
 #include "bnlab/experiments/claims.h"
 #include "bnlab/experiments/notebook_bug.h"
 
@@ -25,6 +26,7 @@ std::string claims_csv(const std::vector<ClaimResult>& results);
 
 std::string claims_section_html(const std::vector<ClaimResult>& results, const std::string& note);
 std::string sweep_section_html(const SweepResult& result, const std::string& note);
+std::string bn_sync_section_html(const BnSyncResult& result, const std::string& note);
 std::string notebook_bug_section_html(const NotebookBugResult& result);
 // A whole page around sections.
 std::string experiments_page(const std::string& title, const std::string& subtitle, const std::string& sections);

@@ -20,6 +20,13 @@
 // The arithmetic is kernels/batchnorm.h's (double sums, the mean split in two floats), so one rank
 // holding the whole batch gives that kernel's results within rounding. N = 0 is allowed (an empty
 // shard: zero moments, nothing to write).
+//
+// Images x: (N, C, HW), HW = H * W, are normalised per channel over all n and hw (BatchNorm2d), so a
+// rank's shard gives each channel N * HW values: batchnorm2d_shard_moments forms their moments in
+// the same layout (count N * HW, mean, m2), merged by batchnorm_merge_moments as the features' are,
+// whose n is then the values per channel of all ranks. The rest is kernels/batchnorm2d.h's with the
+// merged statistics: batchnorm2d_normalise (forward), batchnorm2d_backward_sums into the (2, C)
+// sums, then, summed over the ranks, batchnorm2d_backward_input with count = n (backward).
 #include <cstdint>
 
 namespace bnlab {
@@ -33,7 +40,12 @@ inline int64_t batchnorm_moments_size(int C) { return 1 + 2 * int64_t{C}; }
 void batchnorm_shard_moments_columns(double* moments, const float* x, int N, int C, int c0, int w);
 void batchnorm_shard_moments(double* moments, const float* x, int N, int C);
 
-// mean, var: (C) written; returns n, the rows of all ranks
+// moments: batchnorm_moments_size(C) doubles written: N * HW, mean_r (C), m2_r (C)  x: (N, C, HW)
+// Each channel's values shifted by its first, x[0, c, 0], summed over n, then hw, by one thread:
+// the same bits for any thread count.
+void batchnorm2d_shard_moments(double* moments, const float* x, int N, int C, int HW);
+
+// mean, var: (C) written; returns n, the rows of all ranks (for images: the values per channel)
 // gathered: ranks x batchnorm_moments_size(C) doubles, rank r's moments at r * batchnorm_moments_size(C)
 int64_t batchnorm_merge_moments(double* mean, double* var, const double* gathered, int ranks, int C);
 

@@ -11,11 +11,10 @@
 // Synchronised (the plan's StepState::reducer set: a data-parallel step's BN normalises with the
 // global batch's statistics), each step forms this rank's sums where it would have normalised,
 // the reducer merges them across the ranks on the plan's thread, and the step then normalises
-// (forward) or applies dx (backward) with the merged ones (kernels/batchnorm_sync.h). Images are
-// not synchronised yet: a synchronised step refuses them.
+// (forward) or applies dx (backward) with the merged ones (kernels/batchnorm_sync.h). Images
+// (N, C, H, W) take the same path per channel, over the N * H * W values of each rank's shard.
 #include <algorithm>
 
-#include "bnlab/core/error.h"
 #include "bnlab/dist/communicator.h"
 #include "bnlab/kernels/batchnorm.h"
 #include "bnlab/kernels/batchnorm2d.h"
@@ -147,6 +146,12 @@ void SyncedSums::finish(BatchNormalization& bn, const BatchStatistics& st, Batch
   all = shard;
   reducer.sum(all.data(), C);
   dx->resize(x.shape());
+  if (x.shape().rank() == 4) {
+    batchnorm2d_backward_input(dx->data(), dy.data(), x.data(), st.mean.data(), st.invstd.data(), nullptr,
+                               gamma_of(bn), all.data(), all.data() + C, st.count, N, C,
+                               static_cast<int>(x.dim(2) * x.dim(3)));
+    return;
+  }
   batchnorm_sync_backward_dx(dx->data(), dy.data(), x.data(), st.mean.data(), st.invstd.data(), gamma_of(bn),
                              all.data(), st.count, N, C);
 }
@@ -182,12 +187,17 @@ class BatchNormForward : public ForwardStep {
 
  private:
   void run_synced(BatchNormReducer& reducer, BatchStatistics& st, const Tensor& x, Tensor& y) {
-    if (x.shape().rank() == 4)
-      throw InputError("--bn-sync global: BatchNormalization over image channels is not synchronised; "
-                       "use --bn-sync local");
     const int N = static_cast<int>(x.dim(0)), C = static_cast<int>(x.dim(1));
     st.resize(C);
     y.resize(x.shape());
+    if (x.shape().rank() == 4) {
+      const int HW = static_cast<int>(x.dim(2) * x.dim(3));
+      batchnorm2d_shard_moments(st.moments.data(), x.data(), N, C, HW);
+      merge_batchnorm_statistics(bn_, st, reducer, C);
+      batchnorm2d_normalise(y.data(), st.invstd.data(), x.data(), st.mean.data(), st.var.data(), nullptr, nullptr,
+                            gamma_of(bn_), beta_of(bn_), N, C, HW, bn_.options().eps);
+      return;
+    }
     batchnorm_shard_moments(st.moments.data(), x.data(), N, C);
     merge_batchnorm_statistics(bn_, st, reducer, C);
     batchnorm_normalise(y.data(), nullptr, st.invstd.data(), x.data(), st.mean.data(), st.var.data(), gamma_of(bn_),
@@ -209,7 +219,11 @@ class BatchNormBackward : public BackwardStep {
     zero_grads(bn_);
     if (s.reducer) {
       sums_.resize(C);
-      batchnorm_backward_sums(sums_.shard.data(), dy.data(), x.data(), st.mean.data(), N, C);
+      if (x.shape().rank() == 4)  // sum_dy, then sum_dy_xmu, over each channel's values
+        batchnorm2d_backward_sums(sums_.shard.data(), sums_.shard.data() + C, dy.data(), x.data(), st.mean.data(), N,
+                                  C, static_cast<int>(x.dim(2) * x.dim(3)));
+      else
+        batchnorm_backward_sums(sums_.shard.data(), dy.data(), x.data(), st.mean.data(), N, C);
       sums_.finish(bn_, st, *s.reducer, dy, x, dx);
       return;
     }

@@ -39,7 +39,7 @@ class BatchNormReducer {
 // the layer's forward, read by the one that runs its backward.
 struct BatchStatistics {
   std::vector<double> mean, var;  // (C)
-  int64_t count = 0;              // rows the statistics are of (all ranks' when synchronised)
+  int64_t count = 0;              // rows (images: values per channel) of the statistics, all ranks' when synchronised
   std::vector<double> moments;    // synchronised: this rank's shard moments (kernels/batchnorm_sync.h)
   Tensor invstd, r, d;            // (C); r, d: Batch Renormalization's corrections
   // Images (N, C, H, W): the per-channel sums of kernels/batchnorm2d.h's phases (a), forward then
@@ -152,7 +152,8 @@ void take_part_empty_forward(BatchNormalization& bn, BatchStatistics& st, BatchN
 struct SyncedSums {
   std::vector<double> shard, all;
   void resize(int C);
-  // shard (formed by batchnorm_backward_sums) := summed over the ranks into `all` when dx is wanted;
+  // shard (formed by batchnorm_backward_sums; for images x: (N, C, H, W) by batchnorm2d_backward_sums
+  // into its two halves) := summed over the ranks into `all` when dx is wanted;
   // then the BN's parameter gradients of this rank's rows and dx = dL/d x from dy = dL/dy.
   void finish(BatchNormalization& bn, const BatchStatistics& st, BatchNormReducer& reducer, const Tensor& dy,
               const Tensor& x, Tensor* dx);
