@@ -46,16 +46,21 @@ def sends(model):
     }
 
 
-def comm_seconds(model, n, alpha, beta, sync):
+def comm_terms(model, n, alpha, beta, sync):
+    """(T_grad, T_bn, T_small) in seconds."""
     if n == 1:
-        return 0.0
+        return 0.0, 0.0, 0.0
     s, lg = sends(model), math.log2(n)
     t_grad = 2 * lg * alpha + 2 * (n - 1) / n * s["grad"] / beta
     if sync == "global":
         t_bn = s["gathers"] * lg * alpha + (n - 1) * s["bn"] / beta
     else:
         t_bn = lg * (alpha + s["moving"] / beta)
-    return t_grad + t_bn + 2 * lg * alpha
+    return t_grad, t_bn, 2 * lg * alpha
+
+
+def comm_seconds(model, n, alpha, beta, sync):
+    return sum(comm_terms(model, n, alpha, beta, sync))
 
 
 def compute_ms(bnlab, model, batch):
@@ -91,13 +96,16 @@ def main():
         print(f"\n{model}: c({a.batch}) = {1000 * c:.2f} ms (one process, one thread); per step each rank sends "
               f"{s['grad']:,} B of gradients, {s['bn']:,} B in {s['gathers']} BatchNorm gathers (global), "
               f"or a {s['moving']:,} B broadcast (local)")
-        print("| processes | network | step, global (ms) | efficiency, global | efficiency, local |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| processes | network | T_grad (ms) | T_bn global (ms) | step, global (ms) | efficiency, global | "
+              "efficiency, local |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for name, alpha, beta in NETWORKS:
             for n in (8, 64, 512):
+                t_grad, t_bn, _ = comm_terms(model, n, alpha, beta, "global")
                 g = c + comm_seconds(model, n, alpha, beta, "global")
                 loc = c + comm_seconds(model, n, alpha, beta, "local")
-                print(f"| {n} | {name} | {1000 * g:.2f} | {100 * c / g:.0f}% | {100 * c / loc:.0f}% |")
+                print(f"| {n} | {name} | {1000 * t_grad:.2f} | {1000 * t_bn:.2f} | {1000 * g:.2f} | {100 * c / g:.0f}% "
+                      f"| {100 * c / loc:.0f}% |")
         if not a.loopback:
             continue
         print(f"\nloopback, {a.batch} samples per process, one thread each, {a.steps} steps:")
