@@ -86,11 +86,13 @@ std::string moving_statistics_note(const Sequential& model) {
       share = bn->moving_start_share(bn->num_batches_tracked);
     }
   if (share < 0.05) return "";
+  const std::optional<double>& momentum = worst->options().momentum;  // unset: a cumulative average
   std::string note = fmt::format(
-      "Note: BatchNorm's moving statistics have had {} updates, and at momentum {:g} they still hold {:.0f}% of their "
+      "Note: BatchNorm's moving statistics have had {} updates, and {} they still hold {:.0f}% of their "
       "starting values (mean 0, variance 1). Inference normalises with them, so the test figures trail the "
       "training ones",
-      worst->num_batches_tracked, *worst->options().momentum, 100 * share);
+      worst->num_batches_tracked, momentum ? fmt::format("at momentum {:g}", *momentum) : "as a cumulative average",
+      100 * share);
   const double keep = worst->moving_start_share(1);  // the share each update keeps
   if (keep < 1.0) note += fmt::format("; the share falls below 1% after {:.0f} updates", std::ceil(std::log(0.01) / std::log(keep)));
   return note + ".\n";
