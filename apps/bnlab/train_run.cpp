@@ -94,7 +94,7 @@ std::string moving_statistics_note(const Sequential& model) {
       worst->num_batches_tracked, momentum ? fmt::format("at momentum {:g}", *momentum) : "as a cumulative average",
       100 * share);
   const double keep = worst->moving_start_share(1);  // the share each update keeps
-  if (keep < 1.0) note += fmt::format("; the share falls below 1% after {:.0f} updates", std::ceil(std::log(0.01) / std::log(keep)));
+  if (keep > 0.0 && keep < 1.0) note += fmt::format("; the share falls below 1% after {:.0f} updates", std::ceil(std::log(0.01) / std::log(keep)));
   return note + ".\n";
 }
 
